@@ -1,0 +1,39 @@
+# Patronage — the two commands are `make demo` and `make test`; everything installs from uv.lock.
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --locked
+
+.PHONY: setup test test-fast lint format demo serve openapi clean
+
+setup:  ## create .venv from uv.lock (bootstraps uv with pip when missing)
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+		{ echo "==> installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
+	@echo "==> uv sync --locked"
+	@$(UV) sync --locked
+
+test: setup  ## the whole suite (unit, integration on real PostgreSQL, slow end-to-end)
+	$(RUN) pytest
+
+test-fast: setup  ## everything but the slow end-to-end suites
+	$(RUN) pytest -m "not slow"
+
+lint: setup  ## ruff (lint + format check) and mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+format: setup
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+demo: setup  ## run the system on embedded defaults and show the result
+	$(RUN) patronage demo
+
+serve: setup
+	$(RUN) patronage serve
+
+openapi: setup  ## rewrite api/openapi.json (the snapshot iOS generates its client from)
+	$(RUN) patronage openapi
+
+clean:
+	rm -rf .patronage .pytest_cache .mypy_cache .ruff_cache

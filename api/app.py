@@ -1,0 +1,113 @@
+"""The composition root: `create_app()` wires settings, the database, routes and error handling.
+
+Nothing here runs at import; the database is resolved (embedded server started, migrations applied
+when embedded) in the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Litestar, Request, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import provide_optional_principal, provide_principal
+from api.db.engine import Database, resolve_database_url
+from api.errors import EXCEPTION_HANDLERS, MalformedBody
+from api.idempotency import provide_idempotency
+from api.projects.controllers import ProjectController
+from api.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 64
+API_VERSION = "1.0.0"
+
+
+class ApiRequest(Request[Any, Any, Any]):
+    """Rejects JSON nested deeper than 64 levels before any handler sees it."""
+
+    async def json(self) -> Any:
+        try:
+            value = await super().json()
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise MalformedBody("The request body is not valid UTF-8 JSON.") from exc
+        _check_depth(value)
+        return value
+
+
+def _check_depth(value: Any) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise MalformedBody(f"JSON nested deeper than {MAX_JSON_DEPTH} levels is not accepted.")
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+@get("/healthz", tags=["ops"], summary="Liveness: answers without touching the database")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Patronage API",
+        version=API_VERSION,
+        description="Creator-support backend: projects, supports, Stripe finality, journal, payouts, disputes.",
+        path="/schema",
+        components=Components(
+            security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+        ),
+        security=[{"BearerAuth": []}],
+    )
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Litestar:
+    """Build the app. `database_url` overrides where the database is (tests); else settings decide."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        cfg = app.state.settings
+        url = database_url
+        if url is None:
+            url = await anyio.to_thread.run_sync(resolve_database_url, cfg.database)
+            if cfg.auto_migrate:
+                from api.db.migrate import upgrade
+
+                await anyio.to_thread.run_sync(upgrade, url)
+        app.state.db = Database.connect(url, pool_size=cfg.database.pool_size)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    return Litestar(
+        route_handlers=[healthz, ProjectController],
+        dependencies={
+            "principal": Provide(provide_principal),
+            "optional_principal": Provide(provide_optional_principal),
+            "idempotency": Provide(provide_idempotency),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        state=State({"settings": settings or load_settings()}),
+        request_class=ApiRequest,
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=openapi_config(),
+        debug=False,
+    )

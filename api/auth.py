@@ -1,0 +1,96 @@
+"""Bearer JWT authentication (HS256) and the role rules every domain reuses.
+
+401 for a missing/expired/invalid token, 403 for a role that may not use a route, and 404 (never the
+data) for someone else's resource: `Principal.require` for the first two, `Principal.owns` for the last.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from litestar import Request
+from litestar.datastructures import State
+
+from api.errors import Forbidden, NotFound, Unauthorized
+from api.settings import AuthSettings
+
+
+class Role(enum.StrEnum):
+    supporter = "supporter"
+    creator = "creator"
+    ops = "ops"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID
+    role: Role
+
+    def require(self, *roles: Role) -> Principal:
+        """Role-level refusal: 403 unless the caller has one of `roles`."""
+        if self.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise Forbidden(f"This route is for the role(s): {allowed}.")
+        return self
+
+    @property
+    def is_ops(self) -> bool:
+        return self.role is Role.ops
+
+    def ensure_owner(self, owner_id: uuid.UUID, what: str) -> None:
+        """Resource-level refusal: someone else's resource is answered as if it did not exist."""
+        if not self.is_ops and owner_id != self.user_id:
+            raise NotFound(f"{what} not found.")
+
+
+def issue_token(settings: AuthSettings, user_id: uuid.UUID, role: Role, *, ttl_seconds: int = 3600) -> str:
+    now = int(time.time())
+    claims = {"sub": str(user_id), "role": role.value, "iat": now, "exp": now + ttl_seconds}
+    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+
+
+def decode_token(settings: AuthSettings, token: str) -> Principal:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[settings.jwt_algorithm],
+            options={"require": ["exp", "sub"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The token has expired.") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("The token is invalid.") from None
+    try:
+        return Principal(user_id=uuid.UUID(str(claims["sub"])), role=Role(str(claims.get("role"))))
+    except ValueError:
+        raise Unauthorized("The token's sub must be a UUID and its role one of supporter, creator, ops.") from None
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Use 'Authorization: Bearer <JWT>'.")
+    return token.strip()
+
+
+async def provide_principal(request: Request[Any, Any, Any], state: State) -> Principal:
+    """Dependency `principal`: the authenticated caller, or 401."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("Authentication is required.", headers={"WWW-Authenticate": "Bearer"})
+    return decode_token(state.settings.auth, token)
+
+
+async def provide_optional_principal(request: Request[Any, Any, Any], state: State) -> Principal | None:
+    """Dependency `optional_principal`: routes open to signed-out callers (a bad token is still 401)."""
+    token = bearer_token(request)
+    return None if token is None else decode_token(state.settings.auth, token)

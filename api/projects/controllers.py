@@ -1,0 +1,60 @@
+"""HTTP routes of projects and the feed: parse, call one service, return a schema."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api.auth import Principal, Role
+from api.idempotency import Idempotency
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.projects import services
+from api.projects.schemas import FeedPage, ProjectCreate, ProjectRead, ProjectUpdateCreate, ProjectUpdateRead
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size.")]
+Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page.")]
+
+
+class ProjectController(Controller):
+    path = "/v1"
+    tags = ["projects"]
+
+    @post("/projects", status_code=201, summary="Create a project (creator)")
+    async def create_project(
+        self,
+        data: JSONBody[ProjectCreate],
+        principal: NamedDependency[Principal],
+        idempotency: NamedDependency[Idempotency],
+    ) -> Response[ProjectRead]:
+        principal.require(Role.creator)
+        return await idempotency.run(lambda session: services.create_project(session, principal, data))
+
+    @get("/projects/{project_id:uuid}", summary="Read a project with its tiers and playback policy")
+    async def get_project(
+        self, project_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+    ) -> ProjectRead:
+        async with state.db.transaction() as session:
+            return await services.get_project(session, principal, project_id)
+
+    @get("/feed", summary="Live projects, newest first")
+    async def feed(
+        self, principal: NamedDependency[Principal], state: State, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+    ) -> FeedPage:
+        async with state.db.transaction() as session:
+            return await services.feed(session, cursor, limit)
+
+    @post("/projects/{project_id:uuid}/updates", status_code=201, summary="Post a campaign update (the creator)")
+    async def add_update(
+        self,
+        project_id: FromPath[uuid.UUID],
+        data: JSONBody[ProjectUpdateCreate],
+        principal: NamedDependency[Principal],
+        idempotency: NamedDependency[Idempotency],
+    ) -> Response[ProjectUpdateRead]:
+        principal.require(Role.creator)
+        return await idempotency.run(lambda session: services.add_update(session, principal, project_id, data))

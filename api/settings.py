@@ -1,0 +1,157 @@
+"""Configuration: read from the environment (and an optional `.env`) once, validated, cached.
+
+One small frozen dataclass per concern; `load_settings()` is the only reader of `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+ENVIRONMENTS = ("dev", "test", "production")
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(ValueError):
+    """Bad configuration: raised at startup with a message naming the variable."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str | None = field(repr=False)  # None: embedded PostgreSQL under `embedded_dir`
+    embedded_dir: Path
+    pool_size: int = 10
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    jwt_secret: str = field(repr=False)
+    jwt_algorithm: str = "HS256"
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    secret_key: str = field(repr=False)
+    publishable_key: str
+    webhook_secret: str = field(repr=False)
+    api_base: str | None
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    data_dir: Path
+    warehouse: Path
+    warehouse_url: str | None
+    landing_dir: Path
+    dead_letter_dir: Path
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    smtp_url: str | None
+    ops_webhook_url: str | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    database: DatabaseSettings
+    auth: AuthSettings
+    stripe: StripeSettings
+    paths: PathSettings
+    notifications: NotificationSettings
+    payout_country: str
+
+    @property
+    def auto_migrate(self) -> bool:
+        """Embedded databases are migrated by the process that starts them; real servers only by `db upgrade`."""
+        return self.database.embedded
+
+
+def _dev_jwt_secret(data_dir: Path) -> str:
+    """A per-checkout secret kept in the data dir so dev tokens survive restarts."""
+    path = data_dir / "jwt_secret"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+def _check_url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not (parts.netloc or parts.query):
+        raise ConfigError(f"{name} must be a URL with scheme {' or '.join(schemes)} (got scheme {parts.scheme!r})")
+    return value
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    """Build and validate settings from a mapping (the environment, or a test's own)."""
+    environment = env.get("PATRONAGE_ENV", "dev")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"PATRONAGE_ENV must be one of {', '.join(ENVIRONMENTS)} (got {environment!r})")
+
+    data_dir = Path(env.get("PATRONAGE_DATA_DIR") or ".patronage").expanduser().absolute()
+    database_url = _check_url("DATABASE_URL", env.get("DATABASE_URL"), ("postgresql", "postgres", "postgresql+asyncpg"))
+
+    jwt_secret = env.get("PATRONAGE_JWT_SECRET", "")
+    if not jwt_secret:
+        if environment == "production":
+            raise ConfigError("PATRONAGE_JWT_SECRET is required when PATRONAGE_ENV=production")
+        jwt_secret = _dev_jwt_secret(data_dir)
+    elif len(jwt_secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"PATRONAGE_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
+
+    country = env.get("PATRONAGE_PAYOUT_COUNTRY", "US").upper()
+    if len(country) != 2 or not country.isalpha():
+        raise ConfigError(f"PATRONAGE_PAYOUT_COUNTRY must be an ISO 3166 alpha-2 code (got {country!r})")
+
+    return Settings(
+        environment=environment,
+        database=DatabaseSettings(url=database_url, embedded_dir=data_dir / "pg"),
+        auth=AuthSettings(jwt_secret=jwt_secret),
+        stripe=StripeSettings(
+            secret_key=env.get("STRIPE_SECRET_KEY", "sk_test_patronage_local"),
+            publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", "pk_test_patronage_local"),
+            webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", "whsec_patronage_local"),
+            api_base=_check_url("STRIPE_API_BASE", env.get("STRIPE_API_BASE"), ("http", "https")),
+        ),
+        paths=PathSettings(
+            data_dir=data_dir,
+            warehouse=Path(env.get("PATRONAGE_WAREHOUSE") or data_dir / "warehouse.duckdb"),
+            warehouse_url=_check_url(
+                "PATRONAGE_WAREHOUSE_URL", env.get("PATRONAGE_WAREHOUSE_URL"), ("postgresql", "postgres")
+            ),
+            landing_dir=Path(env.get("PATRONAGE_LANDING_DIR") or data_dir / "landing"),
+            dead_letter_dir=Path(env.get("PATRONAGE_DEAD_LETTER_DIR") or data_dir / "dead_letter"),
+        ),
+        notifications=NotificationSettings(
+            smtp_url=_check_url("PATRONAGE_SMTP_URL", env.get("PATRONAGE_SMTP_URL"), ("smtp", "smtps")),
+            ops_webhook_url=_check_url(
+                "PATRONAGE_OPS_WEBHOOK_URL", env.get("PATRONAGE_OPS_WEBHOOK_URL"), ("http", "https")
+            ),
+        ),
+        payout_country=country,
+    )
+
+
+@cache
+def load_settings() -> Settings:
+    """The process's settings: `.env` (if present) overlaid by the real environment."""
+    env = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    env.update(os.environ)
+    return settings_from(env)

@@ -1,0 +1,47 @@
+"""A running app whose database goes away answers 503 with Retry-After, then recovers by itself."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.db import migrate
+from api.db.embedded import start_embedded
+from api.settings import Settings
+from tests.api.projects.test_projects import project_body
+from tests.conftest import MakeUser
+
+
+@pytest.mark.slow
+async def test_stopping_the_database_under_a_running_app(
+    tmp_path: Path, settings: Settings, make_user: MakeUser
+) -> None:
+    import pgserver
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # generated at import
+
+    pgdata = tmp_path / "pg"
+    url = start_embedded(pgdata)
+    await asyncio.to_thread(migrate.upgrade, url)
+    server = pgserver.get_server(pgdata)
+    creator = make_user("creator")
+
+    async with AsyncTestClient(create_app(settings, database_url=url)) as client:
+        assert (await client.get("/v1/feed", headers=creator.headers)).status_code == 200
+
+        await asyncio.to_thread(pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
+        for request in (
+            client.get("/v1/feed", headers=creator.headers),
+            client.post("/v1/projects", json=project_body(), headers=creator.posting()),
+        ):
+            response = await request
+            assert response.status_code == 503, response.text
+            assert response.json()["code"] == "service_unavailable"
+            assert int(response.headers["retry-after"]) > 0
+
+        await asyncio.to_thread(server.ensure_postgres_running)
+        assert (await client.get("/v1/feed", headers=creator.headers)).status_code == 200
+    await asyncio.to_thread(pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)

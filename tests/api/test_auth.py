@@ -1,0 +1,94 @@
+"""401 for missing/expired/invalid tokens, 403 for the wrong role, 404 for someone else's resource."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from api.auth import Role, decode_token, issue_token
+from api.errors import Unauthorized
+from api.settings import Settings
+from tests.api.test_errors import assert_problem
+from tests.conftest import JWT_SECRET, MakeUser
+
+
+def forge(claims: dict[str, object], secret: str = JWT_SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def valid_claims(**changes: object) -> dict[str, object]:
+    claims: dict[str, object] = {"sub": str(uuid.uuid4()), "role": "supporter", "exp": int(time.time()) + 60}
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Basic dXNlcjpwYXNz",
+        "Bearer not.a.jwt",
+        "Bearer " + forge(valid_claims(exp=int(time.time()) - 10)),
+        "Bearer " + forge(valid_claims(), secret="another-secret-that-is-long-enough-000000"),
+        "Bearer " + forge(valid_claims(exp=None)),
+        "Bearer " + forge(valid_claims(sub="not-a-uuid")),
+        "Bearer " + forge(valid_claims(role="admin")),
+        "Bearer " + forge(valid_claims(), algorithm="HS512"),
+    ],
+)
+async def test_bad_credentials_are_401(client: AsyncTestClient[Litestar], authorization: str | None) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    assert_problem(await client.get("/v1/feed", headers=headers), 401, "unauthorized")
+
+
+async def test_unsigned_token_is_rejected(settings: Settings) -> None:
+    token = jwt.encode(valid_claims(), key=None, algorithm="none")
+    with pytest.raises(Unauthorized):
+        decode_token(settings.auth, token)
+
+
+async def test_valid_token_round_trips(settings: Settings) -> None:
+    user = uuid.uuid4()
+    principal = decode_token(settings.auth, issue_token(settings.auth, user, Role.ops))
+    assert (principal.user_id, principal.role) == (user, Role.ops)
+
+
+async def test_role_refusal_is_403(client: AsyncTestClient[Litestar], make_user: MakeUser) -> None:
+    for role in ("supporter", "ops"):
+        response = await client.post("/v1/projects", json={}, headers=make_user(role).posting())
+        assert response.status_code in (403, 422)
+    response = await client.post(
+        "/v1/projects",
+        json={
+            "title": "t",
+            "description": "",
+            "currency": "USD",
+            "goal_minor": 1,
+            "reward_tiers": [{"title": "a", "amount_minor": 1, "reward_type": "physical"}],
+        },
+        headers=make_user("supporter").posting(),
+    )
+    assert_problem(response, 403, "forbidden")
+
+
+async def test_role_is_checked_before_the_idempotency_key(
+    client: AsyncTestClient[Litestar], make_user: MakeUser
+) -> None:
+    response = await client.post(
+        "/v1/projects",
+        json={
+            "title": "t",
+            "description": "",
+            "currency": "USD",
+            "goal_minor": 1,
+            "reward_tiers": [{"title": "a", "amount_minor": 1, "reward_type": "physical"}],
+        },
+        headers=make_user("supporter").headers,
+    )
+    assert_problem(response, 403, "forbidden")

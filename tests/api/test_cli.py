@@ -1,0 +1,69 @@
+"""The `patronage` console script, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from api.auth import decode_token
+from api.settings import settings_from
+
+SECRET = "cli-secret-" + "c" * 40
+
+
+def patronage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_token_mints_a_token_the_api_accepts(tmp_path: Path) -> None:
+    env = {"PATRONAGE_DATA_DIR": str(tmp_path), "PATRONAGE_JWT_SECRET": SECRET}
+    user = uuid.uuid4()
+    result = patronage("token", "--role", "creator", "--sub", str(user), env=env)
+    assert result.returncode == 0, result.stderr
+    principal = decode_token(settings_from(env).auth, result.stdout.strip())
+    assert principal.user_id == user
+    assert principal.role.value == "creator"
+
+
+def test_bad_configuration_exits_2_with_a_clear_message(tmp_path: Path) -> None:
+    result = patronage("db", "current", env={"PATRONAGE_DATA_DIR": str(tmp_path), "DATABASE_URL": "mysql://x@y/z"})
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_current_against_a_given_server(tmp_path: Path, database_url: str) -> None:
+    env = {"PATRONAGE_DATA_DIR": str(tmp_path), "PATRONAGE_JWT_SECRET": SECRET, "DATABASE_URL": database_url}
+    result = patronage("db", "current", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "(head)" in result.stdout
+
+
+@pytest.mark.slow
+def test_demo_runs_on_embedded_defaults_twice(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PATRONAGE_DATA_DIR"] = str(tmp_path / "data")
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-m", "api.cli", "demo", "--once", "--port", "0"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "feed shows" in result.stdout
+    assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()

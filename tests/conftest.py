@@ -1,0 +1,172 @@
+"""Shared fixtures: a real PostgreSQL (embedded by default, `DATABASE_URL` if set), the app, tokens.
+
+Isolation: one database per test session (per xdist worker), migrated once; every test that touches
+it gets empty tables (TRUNCATE after the test), which costs milliseconds instead of a new database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+import uvicorn
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from api.auth import Role, issue_token
+from api.db import migrate
+from api.db.embedded import start_embedded
+from api.db.models import Base
+from api.settings import Settings, settings_from
+
+ROOT = Path(__file__).resolve().parent.parent
+JWT_SECRET = "test-secret-" + "x" * 60
+
+
+def _server_url() -> str:
+    """An admin URL (database `postgres`) for the server the suite runs against."""
+    if os.environ.get("DATABASE_URL"):
+        return str(make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+asyncpg", database="postgres"))
+    return start_embedded(ROOT / ".patronage" / "test-pg", database="postgres")
+
+
+def _dsn(url: str) -> str:
+    """asyncpg wants a plain libpq-style URL."""
+    return str(make_url(url).set(drivername="postgresql")).replace("***", make_url(url).password or "")
+
+
+async def recreate_database(admin_url: str, name: str) -> str:
+    conn = await asyncpg.connect(_dsn(admin_url))
+    try:
+        await conn.execute(f'drop database if exists "{name}" with (force)')
+        await conn.execute(f'create database "{name}"')
+    finally:
+        await conn.close()
+    return str(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> str:
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+async def database_url(admin_url: str, worker_id: str) -> str:
+    url = await recreate_database(admin_url, f"patronage_test_{worker_id}")
+    await asyncio.to_thread(migrate.upgrade, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("data")
+    return settings_from(
+        {"PATRONAGE_ENV": "test", "PATRONAGE_DATA_DIR": str(data_dir), "PATRONAGE_JWT_SECRET": JWT_SECRET}
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, database_url: str) -> Litestar:
+    return create_app(settings, database_url=database_url)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_in_thread(app: Litestar) -> Iterator[str]:
+    """Serve `app` with uvicorn on a loopback port in a thread; yields the base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive(), "server thread died"
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_url(settings: Settings, database_url: str) -> Iterator[str]:
+    """A real HTTP server (its own event loop and pool) over the test database, for concurrency tests."""
+    with serve_in_thread(create_app(settings, database_url=database_url)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def session_client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app) as client:
+        yield client
+
+
+TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+
+
+@pytest.fixture
+async def client(
+    session_client: AsyncTestClient[Litestar], database_url: str
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The app over real PostgreSQL; tables are emptied after each test."""
+    yield session_client
+    conn = await asyncpg.connect(_dsn(database_url))
+    try:
+        await conn.execute(f"truncate {TABLES} cascade")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def sql(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A raw connection for asserting what the database holds."""
+    conn = await asyncpg.connect(_dsn(database_url))
+    yield conn
+    await conn.close()
+
+
+@dataclass
+class User:
+    user_id: uuid.UUID
+    role: Role
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def posting(self, key: str | None = None) -> dict[str, str]:
+        """Headers for a creating POST: auth plus a fresh (or the given) Idempotency-Key."""
+        return {**self.headers, "Idempotency-Key": key or str(uuid.uuid4())}
+
+
+MakeUser = Callable[..., User]
+
+
+@pytest.fixture
+def make_user(settings: Settings) -> MakeUser:
+    """`make_user("creator")`: a new user of that role with a valid token."""
+
+    def make(role: str = "supporter") -> User:
+        user_id = uuid.uuid4()
+        return User(user_id, Role(role), issue_token(settings.auth, user_id, Role(role)))
+
+    return make
