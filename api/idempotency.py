@@ -46,11 +46,11 @@ class IdempotencyKeyInUse(DomainError):
 _CLAIM = text(
     """
     insert into idempotency_keys (user_id, key, fingerprint, state, locked_until)
-    values (:user_id, :key, :fingerprint, 'in_flight', now() + :lease)
+    values (:user_id, :key, :fingerprint, 'in_flight', now() + cast(:lease as interval))
     on conflict (user_id, key) do update
        set fingerprint = excluded.fingerprint, state = 'in_flight', created_at = now(),
            locked_until = excluded.locked_until, response_status = null, response_body = null
-     where idempotency_keys.created_at < now() - :ttl
+     where idempotency_keys.created_at < now() - cast(:ttl as interval)
         or (idempotency_keys.state = 'in_flight' and idempotency_keys.locked_until < now()
             and idempotency_keys.fingerprint = excluded.fingerprint)
     returning 1
