@@ -23,8 +23,12 @@ from api.auth import provide_optional_principal, provide_principal
 from api.db.engine import Database, resolve_database_url
 from api.errors import EXCEPTION_HANDLERS, MalformedBody
 from api.idempotency import provide_idempotency
+from api.journal.controllers import JournalController
+from api.payments.controllers import StripeWebhookController
+from api.payments.gateway import PaymentGateway
 from api.projects.controllers import ProjectController
 from api.settings import Settings, load_settings
+from api.supports.controllers import SupportController
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +95,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
                 await anyio.to_thread.run_sync(upgrade, url)
         app.state.db = Database.connect(url, pool_size=cfg.database.pool_size)
+        app.state.payments = PaymentGateway(cfg.stripe)
         try:
             yield
         finally:
             await app.state.db.dispose()
 
     return Litestar(
-        route_handlers=[healthz, ProjectController],
+        route_handlers=[healthz, ProjectController, SupportController, StripeWebhookController, JournalController],
         dependencies={
             "principal": Provide(provide_principal),
             "optional_principal": Provide(provide_optional_principal),

@@ -7,6 +7,7 @@ it gets empty tables (TRUNCATE after the test), which costs milliseconds instead
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import threading
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+import stripe
 import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -29,10 +32,13 @@ from api.auth import Role, issue_token
 from api.db import migrate
 from api.db.embedded import start_embedded
 from api.db.models import Base
+from api.payments import local_stripe as local_stripe_server
 from api.settings import Settings, settings_from
 
 ROOT = Path(__file__).resolve().parent.parent
+logging.getLogger("httpx").setLevel(logging.WARNING)
 JWT_SECRET = "test-secret-" + "x" * 60
+WEBHOOK_SECRET = "whsec_test_patronage"
 
 
 def _server_url() -> str:
@@ -70,10 +76,25 @@ async def database_url(admin_url: str, worker_id: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def local_stripe() -> Iterator[str]:
+    """The localstripe emulator on loopback: the Stripe server of the whole suite."""
+    with local_stripe_server.serve_in_thread(free_port()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, local_stripe: str) -> Settings:
     data_dir = tmp_path_factory.mktemp("data")
     return settings_from(
-        {"PATRONAGE_ENV": "test", "PATRONAGE_DATA_DIR": str(data_dir), "PATRONAGE_JWT_SECRET": JWT_SECRET}
+        {
+            "PATRONAGE_ENV": "test",
+            "PATRONAGE_DATA_DIR": str(data_dir),
+            "PATRONAGE_JWT_SECRET": JWT_SECRET,
+            "STRIPE_API_BASE": local_stripe,
+            "STRIPE_SECRET_KEY": "sk_test_patronage",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_patronage",
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        }
     )
 
 
@@ -156,6 +177,23 @@ class User:
     def posting(self, key: str | None = None) -> dict[str, str]:
         """Headers for a creating POST: auth plus a fresh (or the given) Idempotency-Key."""
         return {**self.headers, "Idempotency-Key": key or str(uuid.uuid4())}
+
+
+@pytest.fixture(scope="session")
+def stripe_client(local_stripe: str) -> stripe.StripeClient:
+    """What the iOS SDK does against Stripe, done against localstripe."""
+    return stripe.StripeClient("sk_test_patronage", base_addresses={"api": local_stripe}, max_network_retries=0)
+
+
+@pytest.fixture(scope="session")
+def stripe_webhooks_to_live_server(local_stripe: str, live_url: str) -> str:
+    """localstripe delivers its real signed webhooks to the live API server."""
+    response = httpx.post(
+        f"{local_stripe}/_config/webhooks/patronage",
+        json={"url": f"{live_url}/v1/payments/webhooks/stripe", "secret": WEBHOOK_SECRET},
+    )
+    response.raise_for_status()
+    return live_url
 
 
 MakeUser = Callable[..., User]

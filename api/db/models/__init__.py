@@ -1,7 +1,29 @@
 """Every table's model; importing this module registers them all on `Base.metadata`."""
 
 from api.db.models.base import Base
+from api.db.models.disputes import Dispute
+from api.db.models.events import EventLanding
 from api.db.models.idempotency import IdempotencyKey
+from api.db.models.journal import JournalEntry, JournalLine
+from api.db.models.payments import ProviderEvent
 from api.db.models.projects import PlaybackCap, Project, ProjectUpdate, RewardTier
+from api.db.models.reconciliation import ReconciliationCheck, ReconciliationResult
+from api.db.models.supports import Support, SupportStatusHistory
 
-__all__ = ["Base", "IdempotencyKey", "PlaybackCap", "Project", "ProjectUpdate", "RewardTier"]
+__all__ = [
+    "Base",
+    "Dispute",
+    "EventLanding",
+    "IdempotencyKey",
+    "JournalEntry",
+    "JournalLine",
+    "PlaybackCap",
+    "Project",
+    "ProjectUpdate",
+    "ProviderEvent",
+    "ReconciliationCheck",
+    "ReconciliationResult",
+    "RewardTier",
+    "Support",
+    "SupportStatusHistory",
+]

@@ -1,0 +1,35 @@
+"""The chart of accounts: which accounts each entry type debits and credits (api.md, "Journal").
+
+One table, so the whole double-entry behaviour is visible on one screen. Amounts are integer minor
+units; a debit is positive and a credit negative, so every entry sums to zero per currency.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Account = Literal["provider_balance", "creator_payable", "disputed_funds", "dispute_loss_expense"]
+EntryType = Literal["support_hold", "payout_release", "refund", "dispute_open", "dispute_close", "loss_booking"]
+Posting = Literal[
+    "support_hold",
+    "payout_release",
+    "refund",
+    "dispute_open",
+    "dispute_close_won",
+    "dispute_close_lost",
+    "loss_booking",
+]
+
+# posting → (entry_type, debit account, credit account)
+CHART: dict[Posting, tuple[EntryType, Account, Account]] = {
+    "support_hold": ("support_hold", "provider_balance", "creator_payable"),
+    "payout_release": ("payout_release", "creator_payable", "provider_balance"),
+    "refund": ("refund", "creator_payable", "provider_balance"),
+    "dispute_open": ("dispute_open", "disputed_funds", "provider_balance"),
+    "dispute_close_won": ("dispute_close", "provider_balance", "disputed_funds"),
+    "dispute_close_lost": ("dispute_close", "creator_payable", "disputed_funds"),
+    "loss_booking": ("loss_booking", "dispute_loss_expense", "creator_payable"),
+}
+
+# Accounts kept per project (the others are platform-wide).
+PROJECT_ACCOUNTS: frozenset[Account] = frozenset({"creator_payable"})

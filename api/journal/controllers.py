@@ -1,0 +1,68 @@
+"""HTTP routes of the journal, balances and reconciliation checks (ops only)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api.auth import Principal, Role
+from api.idempotency import Idempotency
+from api.journal import reconciliation, services
+from api.journal.chart import EntryType
+from api.journal.schemas import Balances, JournalPage, ReconciliationCheckRead, ReconciliationRequest
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+
+
+class JournalController(Controller):
+    path = "/v1"
+    tags = ["journal"]
+
+    @get("/journal/entries", summary="Journal entries with their lines, oldest first (ops)")
+    async def entries(
+        self,
+        principal: NamedDependency[Principal],
+        state: State,
+        entry_type: Annotated[EntryType | None, QueryParameter()] = None,
+        project_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
+        since: Annotated[datetime | None, QueryParameter(description="occurred_at ≥ since")] = None,
+        cursor: Annotated[str | None, QueryParameter()] = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> JournalPage:
+        principal.require(Role.ops)
+        async with state.db.transaction() as session:
+            return await services.entries(
+                session, entry_type=entry_type, project_id=project_id, since=since, cursor=cursor, limit=limit
+            )
+
+    @get("/journal/balances", summary="Balance per account, project and currency; totals are always 0 (ops)")
+    async def balances(self, principal: NamedDependency[Principal], state: State) -> Balances:
+        principal.require(Role.ops)
+        async with state.db.transaction() as session:
+            return await services.balances(session)
+
+    @post("/reconciliation/checks", status_code=201, summary="Reconcile the journal against Stripe (ops)")
+    async def run_check(
+        self,
+        data: JSONBody[ReconciliationRequest],
+        principal: NamedDependency[Principal],
+        idempotency: NamedDependency[Idempotency],
+        state: State,
+    ) -> Response[ReconciliationCheckRead]:
+        principal.require(Role.ops)
+        return await idempotency.run(lambda session: reconciliation.run_check(session, state.payments, principal, data))
+
+    @get("/reconciliation/checks/{check_id:uuid}", summary="A reconciliation check's results (ops)")
+    async def get_check(
+        self, check_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+    ) -> ReconciliationCheckRead:
+        principal.require(Role.ops)
+        async with state.db.transaction() as session:
+            return await reconciliation.get_check(session, check_id)

@@ -1,0 +1,83 @@
+"""Receiving a Stripe webhook: verify, store first, then handle with effects in one transaction.
+
+The event is committed to the inbox before handling, so a handler failure leaves it stored and
+unhandled (`handled_at` null) for redelivery or replay; the handler's effects and the `handled_at`
+stamp commit together, so an event is handled at most once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from api.db.engine import Database
+from api.errors import FieldError, MalformedBody, ValidationFailed
+from api.payments import repositories as repo
+from api.payments.gateway import PaymentGateway
+from api.payments.schemas import WebhookReceipt
+from api.payments.webhooks import HANDLERS, Result, Webhook
+
+log = logging.getLogger(__name__)
+
+
+class StripeEvent(msgspec.Struct):
+    id: str
+    type: str
+    created: int
+    data: dict[str, Any]
+
+
+def parse_event(payload: bytes) -> tuple[StripeEvent, dict[str, Any]]:
+    try:
+        document = msgspec.json.decode(payload)
+    except msgspec.DecodeError:
+        raise MalformedBody("The webhook body is not valid JSON.") from None
+    try:
+        event = msgspec.convert(document, StripeEvent)
+    except msgspec.ValidationError as exc:
+        raise ValidationFailed(
+            "The webhook is not a Stripe event.", errors=[FieldError(path="$", message=str(exc))]
+        ) from None
+    if not isinstance(event.data.get("object"), dict) or not event.id:
+        raise ValidationFailed("The webhook has no data.object.", errors=[FieldError(path="$.data", message="missing")])
+    return event, document
+
+
+async def receive(db: Database, gateway: PaymentGateway, payload: bytes, signature: str | None) -> WebhookReceipt:
+    gateway.verify_webhook(payload, signature)
+    event, document = parse_event(payload)
+    created = datetime.fromtimestamp(event.created, tz=UTC)
+    obj: dict[str, Any] = event.data["object"]
+    async with db.transaction() as session:
+        await repo.store(
+            session,
+            event_id=event.id,
+            event_type=event.type,
+            object_id=obj.get("id") if isinstance(obj.get("id"), str) else None,
+            created=created,
+            raw=payload.decode("utf-8", "replace"),
+            payload=document,
+        )
+    async with db.transaction() as session:
+        stored = await repo.lock(session, event.id)
+        assert stored is not None
+        if stored.handled_at is not None:
+            return WebhookReceipt(received=True, duplicate=True)
+        now = datetime.now(UTC)
+        handler = HANDLERS.get(event.type)
+        result = (
+            Result("ignored")
+            if handler is None
+            else await handler(
+                Webhook(session=session, event_id=event.id, event_type=event.type, obj=obj, created=created, now=now)
+            )
+        )
+        stored.handled_at = now
+        stored.outcome = result.outcome
+        stored.detail = result.detail
+        if result.outcome in ("unmatched", "flagged"):
+            log.warning("stripe event %s (%s) %s: %s", event.id, event.type, result.outcome, result.detail)
+    return WebhookReceipt(received=True, duplicate=False, outcome=result.outcome)

@@ -1,0 +1,243 @@
+"""What each Stripe event does, on one screen: `HANDLERS` maps event type → handler.
+
+A handler records facts on the matched support (capture, failure, refund, dispute), then the support
+settles to its canonical status. Facts are idempotent and commutative, so events may arrive in any
+order and more than once. Each handler answers an outcome stored on the inbox row:
+`applied` / `not_applied` (status unchanged, e.g. a failure after success) / `unmatched` (no such
+support) / `flagged` (amount or currency disagree with the support; nothing applied).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db.models import Support
+from api.disputes import services as disputes
+from api.events.landing import land_server_event, server_event
+from api.supports import repositories as supports_repo
+from api.supports import services as supports
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["applied", "not_applied", "ignored", "unmatched", "flagged"]
+
+
+@dataclass(frozen=True)
+class Webhook:
+    session: AsyncSession
+    event_id: str
+    event_type: str
+    obj: dict[str, Any]
+    created: datetime
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    detail: str | None = None
+
+
+def _ts(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _id(value: Any) -> str | None:
+    """Stripe expands some references into objects (and emulators always do)."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+async def _support_for_intent(hook: Webhook, payment_intent_id: str | None, metadata: Any) -> Support | None:
+    if payment_intent_id:
+        support = await supports_repo.by_payment_intent(hook.session, payment_intent_id)
+        if support is not None:
+            return support
+    support_id = metadata.get("support_id") if isinstance(metadata, dict) else None
+    if not support_id:
+        return None
+    try:
+        support = await supports_repo.get(hook.session, uuid.UUID(str(support_id)), for_update=True)
+    except ValueError:
+        return None
+    if support is None or (support.payment_intent_id not in (None, payment_intent_id)):
+        return None
+    support.payment_intent_id = support.payment_intent_id or payment_intent_id
+    return support
+
+
+def _mismatch(support: Support, amount: Any, currency: Any, *, at_most: bool = False) -> str | None:
+    if not isinstance(currency, str) or currency.upper() != support.currency:
+        return f"currency {currency!r} differs from the support's {support.currency}"
+    if not isinstance(amount, int) or (amount > support.amount_minor if at_most else amount != support.amount_minor):
+        relation = "at most" if at_most else "exactly"
+        return f"amount {amount!r} is not {relation} the support's {support.amount_minor}"
+    return None
+
+
+async def _settle(hook: Webhook, support: Support) -> Result:
+    await disputes.true_up_losses(
+        hook.session,
+        support,
+        await supports_repo.disputes(hook.session, support.support_id),
+        at=hook.created,
+        provider_event_id=hook.event_id,
+    )
+    changed = await supports.settle(
+        hook.session, support, reason=hook.event_type, source="webhook", now=hook.now, provider_event_id=hook.event_id
+    )
+    return Result("applied" if changed else "not_applied", None if changed else f"status stays {support.status}")
+
+
+async def payment_succeeded(hook: Webhook) -> Result:
+    intent = hook.obj
+    support = await _support_for_intent(hook, _id(intent.get("id")), intent.get("metadata"))
+    if support is None:
+        return Result("unmatched", "no support for this PaymentIntent")
+    amount = intent.get("amount_received", intent.get("amount"))
+    if problem := _mismatch(support, amount, intent.get("currency")):
+        return Result("flagged", problem)
+    await supports.record_capture(
+        hook.session,
+        support,
+        captured_at=hook.created,
+        charge_id=_id(intent.get("latest_charge")),
+        provider_event_id=hook.event_id,
+    )
+    return await _settle(hook, support)
+
+
+async def payment_failed(hook: Webhook) -> Result:
+    intent = hook.obj
+    support = await _support_for_intent(hook, _id(intent.get("id")), intent.get("metadata"))
+    if support is None:
+        return Result("unmatched", "no support for this PaymentIntent")
+    error = intent.get("last_payment_error") or {}
+    failure_code = error.get("decline_code") or error.get("code") if isinstance(error, dict) else None
+    await supports.record_failure(hook.session, support, failed_at=hook.created, failure_code=failure_code)
+    result = await _settle(hook, support)
+    if result.outcome == "applied" and support.status == "failed":
+        properties = {"support_id": str(support.support_id)}
+        if failure_code:
+            properties["failure_code"] = str(failure_code)
+        await land_server_event(
+            hook.session,
+            server_event(
+                "payment_failed",
+                cause=hook.event_id,
+                occurred_at=hook.created,
+                user_id=support.supporter_id,
+                project_id=support.project_id,
+                properties=properties,
+            ),
+        )
+    return result
+
+
+async def charge_refunded(hook: Webhook) -> Result:
+    charge = hook.obj
+    support = await _support_for_intent(hook, _id(charge.get("payment_intent")), charge.get("metadata"))
+    if support is None:
+        return Result("unmatched", "no support for this charge")
+    refunded = charge.get("amount_refunded")
+    if problem := _mismatch(support, refunded, charge.get("currency"), at_most=True):
+        return Result("flagged", problem)
+    assert isinstance(refunded, int)  # checked by _mismatch
+    refunds = (charge.get("refunds") or {}).get("data") or []
+    refund_id = _id(refunds[0]) if refunds else None
+    await supports.record_capture(
+        hook.session,
+        support,
+        captured_at=_ts(charge.get("created")) or hook.created,
+        charge_id=_id(charge.get("id")),
+        provider_event_id=hook.event_id,
+    )
+    await supports.record_refund(
+        hook.session,
+        support,
+        refunded_total=refunded,
+        refunded_at=hook.created,
+        refund_id=refund_id,
+        provider_event_id=hook.event_id,
+    )
+    return await _settle(hook, support)
+
+
+def _provider_dispute(obj: dict[str, Any], fallback_created: datetime) -> disputes.ProviderDispute:
+    evidence = obj.get("evidence_details") or {}
+    return disputes.ProviderDispute(
+        provider_dispute_id=str(obj.get("id")),
+        amount_minor=int(obj.get("amount") or 0),
+        currency=str(obj.get("currency") or "").upper(),
+        reason=obj.get("reason"),
+        created=_ts(obj.get("created")) or fallback_created,
+        evidence_due_by=_ts(evidence.get("due_by")) if isinstance(evidence, dict) else None,
+    )
+
+
+async def _dispute_support(hook: Webhook) -> tuple[Support | None, Result | None]:
+    obj = hook.obj
+    support = await _support_for_intent(hook, _id(obj.get("payment_intent")), obj.get("metadata"))
+    if support is None and (charge_id := _id(obj.get("charge"))):
+        support = await supports_repo.by_charge(hook.session, charge_id)
+    if support is None:
+        return None, Result("unmatched", "no support for this dispute")
+    if not _id(obj.get("id")):
+        return None, Result("flagged", "dispute without id")
+    if problem := _mismatch(support, obj.get("amount"), obj.get("currency"), at_most=True):
+        return None, Result("flagged", problem)
+    await supports.record_capture(
+        hook.session,
+        support,
+        captured_at=hook.created,
+        charge_id=_id(obj.get("charge")),
+        provider_event_id=hook.event_id,
+    )
+    return support, None
+
+
+async def dispute_created(hook: Webhook) -> Result:
+    support, refused = await _dispute_support(hook)
+    if support is None:
+        assert refused is not None
+        return refused
+    await disputes.open_dispute(
+        hook.session, support, _provider_dispute(hook.obj, hook.created), provider_event_id=hook.event_id
+    )
+    return await _settle(hook, support)
+
+
+async def dispute_closed(hook: Webhook) -> Result:
+    outcome = hook.obj.get("status")
+    if outcome not in ("won", "lost"):
+        return Result("not_applied", f"dispute closed as {outcome!r}: neither won nor lost")
+    support, refused = await _dispute_support(hook)
+    if support is None:
+        assert refused is not None
+        return refused
+    await disputes.close_dispute(
+        hook.session,
+        support,
+        _provider_dispute(hook.obj, hook.created),
+        outcome,
+        closed_at=hook.created,
+        provider_event_id=hook.event_id,
+    )
+    return await _settle(hook, support)
+
+
+HANDLERS: dict[str, Callable[[Webhook], Awaitable[Result]]] = {
+    "payment_intent.succeeded": payment_succeeded,
+    "payment_intent.payment_failed": payment_failed,
+    "charge.refunded": charge_refunded,
+    "charge.dispute.created": dispute_created,
+    "charge.dispute.closed": dispute_closed,
+}

@@ -1,0 +1,80 @@
+"""HTTP routes of supports: prepare, confirm, canonical status (ETag), cancel."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from api.auth import Principal, Role
+from api.idempotency import Idempotency
+from api.supports import services
+from api.supports.schemas import SupportConfirmed, SupportPrepare, SupportPrepared, SupportRead
+
+
+class SupportController(Controller):
+    path = "/v1"
+    tags = ["supports"]
+
+    @post("/projects/{project_id:uuid}/supports/prepare", status_code=201, summary="Prepare a support (supporter)")
+    async def prepare(
+        self,
+        project_id: FromPath[uuid.UUID],
+        data: JSONBody[SupportPrepare],
+        principal: NamedDependency[Principal],
+        idempotency: NamedDependency[Idempotency],
+    ) -> Response[SupportPrepared]:
+        principal.require(Role.supporter)
+        return await idempotency.run(
+            lambda session: services.prepare(session, principal, project_id, data, datetime.now(UTC))
+        )
+
+    @post("/supports/{support_id:uuid}/confirm", status_code=200, summary="Confirm: get a PaymentIntent to pay")
+    async def confirm(
+        self,
+        support_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        idempotency: NamedDependency[Idempotency],
+        state: State,
+    ) -> Response[SupportConfirmed]:
+        principal.require(Role.supporter)
+        return await idempotency.run(
+            lambda session: services.confirm(session, principal, support_id, state.payments, datetime.now(UTC)),
+            status_code=200,
+        )
+
+    @get("/supports/{support_id:uuid}", summary="Canonical status (poll after checkout; send If-None-Match)")
+    async def read(
+        self,
+        support_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: State,
+        request: Request,  # type: ignore[type-arg]
+    ) -> Response[SupportRead]:  # the body is encoded here, once, to derive its ETag
+        async with state.db.transaction() as session:
+            support = await services.read(session, principal, support_id, datetime.now(UTC))
+        body = msgspec.json.encode(support)
+        tag = services.etag(body)
+        if request.headers.get("if-none-match") == tag:
+            return Response(b"", status_code=304, headers={"ETag": tag})  # type: ignore[arg-type]
+        headers = {"ETag": tag, "Cache-Control": "no-cache"}
+        return Response(body, media_type="application/json", headers=headers)  # type: ignore[arg-type]
+
+    @post("/supports/{support_id:uuid}/cancel", status_code=200, summary="Cancel within 48 h: refund")
+    async def cancel(
+        self,
+        support_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        idempotency: NamedDependency[Idempotency],
+        state: State,
+    ) -> Response[SupportRead]:
+        principal.require(Role.supporter)
+        return await idempotency.run(
+            lambda session: services.cancel(session, principal, support_id, state.payments, datetime.now(UTC)),
+            status_code=200,
+        )
