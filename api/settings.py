@@ -26,7 +26,7 @@ class ConfigError(ValueError):
 class DatabaseSettings:
     url: str | None = field(repr=False)  # None: embedded PostgreSQL under `embedded_dir`
     embedded_dir: Path
-    pool_size: int = 10
+    pool_size: int = 20
 
     @property
     def embedded(self) -> bool:

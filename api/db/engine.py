@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from api.settings import DatabaseSettings
 
@@ -37,8 +38,11 @@ class Database:
         engine = create_async_engine(
             async_url(url),
             pool_size=pool_size,
-            max_overflow=pool_size * 2,
-            pool_pre_ping=True,
+            max_overflow=pool_size // 2,  # overflow connections are closed on return: keep them few
+            # Optimistic disconnect handling: a ping per checkout would cost a round trip per request;
+            # instead the first statement on a dead connection fails (503 + Retry-After) and SQLAlchemy
+            # then invalidates the whole pool, so the retry gets fresh connections.
+            pool_pre_ping=False,
             pool_timeout=10,
             connect_args={"timeout": 5, "server_settings": {"application_name": "patronage"}},
         )
@@ -49,6 +53,20 @@ class Database:
         """One unit of work: commits on success, rolls back on any exception."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def driver(self) -> AsyncIterator[Any]:
+        """The pooled asyncpg connection itself, for the hottest single-statement reads (no SQLAlchemy layer)."""
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            yield raw.driver_connection
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for hot single-statement reads: autocommit, so no BEGIN/COMMIT round trips."""
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()

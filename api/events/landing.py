@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from api.db.models import EventLanding
 
 SCHEMA_VERSION = "1.0"
 _NAMESPACE = uuid.UUID("6f1c1f7e-7d0c-4a57-9d38-5f8f3b0c2a11")
@@ -45,6 +44,8 @@ def server_event(
     }
 
 
+_LAND = text("insert into event_landing (source, raw) values ('server', :raw)")
+
+
 async def land_server_event(session: AsyncSession, event: dict[str, Any]) -> None:
-    session.add(EventLanding(source="server", raw=msgspec.json.encode(event).decode()))
-    await session.flush()
+    await session.execute(_LAND, {"raw": msgspec.json.encode(event).decode()})

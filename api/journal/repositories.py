@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, and_, cast, func, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Date, and_, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.models import JournalEntry, JournalLine
@@ -27,47 +25,59 @@ _CATEGORY_BY_ENTRY_TYPE = {
 }
 
 
+_INSERT_ENTRY = text(
+    """
+    with entry as (
+        insert into journal_entries (entry_id, entry_type, cause_key, project_id, support_id, payout_id, dispute_id,
+                                     provider_event_id, provider_object_id, occurred_at)
+        values (:entry_id, :entry_type, :cause_key, :project_id, :support_id, :payout_id, :dispute_id,
+                :provider_event_id, :provider_object_id, :occurred_at)
+        on conflict (cause_key) do nothing
+        returning entry_id
+    )
+    insert into journal_lines (entry_id, account_code, project_id, currency, amount_minor)
+    select entry.entry_id, line.account_code, line.project_id, :currency, line.amount_minor
+      from entry, (values (:debit, cast(:debit_project as uuid), cast(:amount as bigint)),
+                          (:credit, cast(:credit_project as uuid), -cast(:amount as bigint)))
+           as line (account_code, project_id, amount_minor)
+    returning entry_id
+    """
+)
+
+
 async def insert_entry(
     session: AsyncSession,
     entry_id: uuid.UUID,
     entry_type: str,
     cause: Cause,
     currency: str,
-    lines: Sequence[tuple[str, uuid.UUID | None, int]],
+    debit: tuple[str, uuid.UUID | None],
+    credit: tuple[str, uuid.UUID | None],
+    amount_minor: int,
 ) -> bool:
-    inserted = await session.scalar(
-        insert(JournalEntry)
-        .values(
-            entry_id=entry_id,
-            entry_type=entry_type,
-            cause_key=cause.key,
-            project_id=cause.project_id,
-            support_id=cause.support_id,
-            payout_id=cause.payout_id,
-            dispute_id=cause.dispute_id,
-            provider_event_id=cause.provider_event_id,
-            provider_object_id=cause.provider_object_id,
-            occurred_at=cause.occurred_at,
-        )
-        .on_conflict_do_nothing(index_elements=["cause_key"])
-        .returning(JournalEntry.entry_id)
+    """One statement: the entry (unless its cause is already booked) and its two lines. True if inserted."""
+    rows = await session.execute(
+        _INSERT_ENTRY,
+        {
+            "entry_id": entry_id,
+            "entry_type": entry_type,
+            "cause_key": cause.key,
+            "project_id": cause.project_id,
+            "support_id": cause.support_id,
+            "payout_id": cause.payout_id,
+            "dispute_id": cause.dispute_id,
+            "provider_event_id": cause.provider_event_id,
+            "provider_object_id": cause.provider_object_id,
+            "occurred_at": cause.occurred_at,
+            "currency": currency,
+            "debit": debit[0],
+            "debit_project": debit[1],
+            "credit": credit[0],
+            "credit_project": credit[1],
+            "amount": amount_minor,
+        },
     )
-    if inserted is None:
-        return False
-    await session.execute(
-        insert(JournalLine),
-        [
-            {
-                "entry_id": entry_id,
-                "account_code": account,
-                "project_id": project,
-                "currency": currency,
-                "amount_minor": amount,
-            }
-            for account, project, amount in lines
-        ],
-    )
-    return True
+    return rows.first() is not None
 
 
 async def account_balance(session: AsyncSession, account: str, project_id: uuid.UUID | None, currency: str) -> int:

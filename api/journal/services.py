@@ -33,11 +33,16 @@ async def post(session: AsyncSession, posting: Posting, cause: Cause, amount_min
     if amount_minor <= 0:
         raise ValueError(f"journal amounts are positive minor units, got {amount_minor}")
     entry_type, debit, credit = CHART[posting]
-    lines = [
-        (debit, cause.project_id if debit in PROJECT_ACCOUNTS else None, amount_minor),
-        (credit, cause.project_id if credit in PROJECT_ACCOUNTS else None, -amount_minor),
-    ]
-    return await repo.insert_entry(session, uuid.uuid4(), entry_type, cause, currency, lines)
+    return await repo.insert_entry(
+        session,
+        uuid.uuid4(),
+        entry_type,
+        cause,
+        currency,
+        (debit, cause.project_id if debit in PROJECT_ACCOUNTS else None),
+        (credit, cause.project_id if credit in PROJECT_ACCOUNTS else None),
+        amount_minor,
+    )
 
 
 async def entries(

@@ -30,7 +30,7 @@ class StripeEvent(msgspec.Struct):
     data: dict[str, Any]
 
 
-def parse_event(payload: bytes) -> tuple[StripeEvent, dict[str, Any]]:
+def parse_event(payload: bytes) -> StripeEvent:
     try:
         document = msgspec.json.decode(payload)
     except msgspec.DecodeError:
@@ -43,28 +43,25 @@ def parse_event(payload: bytes) -> tuple[StripeEvent, dict[str, Any]]:
         ) from None
     if not isinstance(event.data.get("object"), dict) or not event.id:
         raise ValidationFailed("The webhook has no data.object.", errors=[FieldError(path="$.data", message="missing")])
-    return event, document
+    return event
 
 
 async def receive(db: Database, gateway: PaymentGateway, payload: bytes, signature: str | None) -> WebhookReceipt:
     gateway.verify_webhook(payload, signature)
-    event, document = parse_event(payload)
+    event = parse_event(payload)
     created = datetime.fromtimestamp(event.created, tz=UTC)
     obj: dict[str, Any] = event.data["object"]
-    async with db.transaction() as session:
+    async with db.read() as connection:  # one autocommit statement: stored before anything else happens
         await repo.store(
-            session,
+            connection,
             event_id=event.id,
             event_type=event.type,
             object_id=obj.get("id") if isinstance(obj.get("id"), str) else None,
             created=created,
-            raw=payload.decode("utf-8", "replace"),
-            payload=document,
+            raw=payload.decode("utf-8"),
         )
     async with db.transaction() as session:
-        stored = await repo.lock(session, event.id)
-        assert stored is not None
-        if stored.handled_at is not None:
+        if not await repo.lock_unhandled(session, event.id):
             return WebhookReceipt(received=True, duplicate=True)
         now = datetime.now(UTC)
         handler = HANDLERS.get(event.type)
@@ -75,9 +72,7 @@ async def receive(db: Database, gateway: PaymentGateway, payload: bytes, signatu
                 Webhook(session=session, event_id=event.id, event_type=event.type, obj=obj, created=created, now=now)
             )
         )
-        stored.handled_at = now
-        stored.outcome = result.outcome
-        stored.detail = result.detail
+        await repo.mark_handled(session, event.id, now, result.outcome, result.detail)
         if result.outcome in ("unmatched", "flagged"):
             log.warning("stripe event %s (%s) %s: %s", event.id, event.type, result.outcome, result.detail)
     return WebhookReceipt(received=True, duplicate=False, outcome=result.outcome)

@@ -84,15 +84,18 @@ def _mismatch(support: Support, amount: Any, currency: Any, *, at_most: bool = F
 
 
 async def _settle(hook: Webhook, support: Support) -> Result:
+    support_disputes = await supports_repo.disputes(hook.session, support.support_id)
     await disputes.true_up_losses(
-        hook.session,
-        support,
-        await supports_repo.disputes(hook.session, support.support_id),
-        at=hook.created,
-        provider_event_id=hook.event_id,
+        hook.session, support, support_disputes, at=hook.created, provider_event_id=hook.event_id
     )
     changed = await supports.settle(
-        hook.session, support, reason=hook.event_type, source="webhook", now=hook.now, provider_event_id=hook.event_id
+        hook.session,
+        support,
+        reason=hook.event_type,
+        source="webhook",
+        now=hook.now,
+        provider_event_id=hook.event_id,
+        disputes=support_disputes,
     )
     return Result("applied" if changed else "not_applied", None if changed else f"status stays {support.status}")
 

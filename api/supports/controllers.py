@@ -56,8 +56,7 @@ class SupportController(Controller):
         state: State,
         request: Request,  # type: ignore[type-arg]
     ) -> Response[SupportRead]:  # the body is encoded here, once, to derive its ETag
-        async with state.db.transaction() as session:
-            support = await services.read(session, principal, support_id, datetime.now(UTC))
+        support = await services.read(state.db, principal, support_id, datetime.now(UTC))
         body = msgspec.json.encode(support)
         tag = services.etag(body)
         if request.headers.get("if-none-match") == tag:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.models import Dispute, Support, SupportStatusHistory
@@ -23,9 +24,17 @@ async def get(session: AsyncSession, support_id: uuid.UUID, *, for_update: bool 
     return (await session.scalars(query)).first()
 
 
+_BY_PAYMENT_INTENT = select(Support).where(Support.payment_intent_id == bindparam("pi")).with_for_update()
+_DISPUTES = select(Dispute).where(Dispute.support_id == bindparam("support_id")).order_by(Dispute.provider_created_at)
+_ADD_HISTORY = text(
+    "insert into support_status_history (support_id, from_status, to_status, reason, source, provider_event_id, "
+    "applied, occurred_at) values (:support_id, :from_status, :to_status, :reason, :source, :provider_event_id, "
+    ":applied, :occurred_at)"
+)
+
+
 async def by_payment_intent(session: AsyncSession, payment_intent_id: str) -> Support | None:
-    query = select(Support).where(Support.payment_intent_id == payment_intent_id).with_for_update()
-    return (await session.scalars(query)).first()
+    return (await session.scalars(_BY_PAYMENT_INTENT, {"pi": payment_intent_id})).first()
 
 
 async def by_charge(session: AsyncSession, charge_id: str) -> Support | None:
@@ -42,14 +51,35 @@ async def history(session: AsyncSession, support_id: uuid.UUID) -> list[SupportS
     return list((await session.scalars(query)).all())
 
 
-async def add_history(session: AsyncSession, row: SupportStatusHistory) -> None:
-    session.add(row)
-    await session.flush()
+async def add_history(
+    session: AsyncSession,
+    *,
+    support_id: uuid.UUID,
+    from_status: str | None,
+    to_status: str,
+    reason: str,
+    source: str,
+    applied: bool,
+    occurred_at: datetime,
+    provider_event_id: str | None = None,
+) -> None:
+    await session.execute(
+        _ADD_HISTORY,
+        {
+            "support_id": support_id,
+            "from_status": from_status,
+            "to_status": to_status,
+            "reason": reason,
+            "source": source,
+            "provider_event_id": provider_event_id,
+            "applied": applied,
+            "occurred_at": occurred_at,
+        },
+    )
 
 
 async def disputes(session: AsyncSession, support_id: uuid.UUID) -> list[Dispute]:
-    query = select(Dispute).where(Dispute.support_id == support_id).order_by(Dispute.provider_created_at)
-    return list((await session.scalars(query)).all())
+    return list((await session.scalars(_DISPUTES, {"support_id": support_id})).all())
 
 
 async def expired_prepared_ids(session: AsyncSession, now: datetime, limit: int) -> list[uuid.UUID]:
@@ -68,3 +98,23 @@ async def touch(session: AsyncSession, support_id: uuid.UUID, now: datetime) -> 
     await session.execute(
         update(Support).where(Support.support_id == support_id).values(version=Support.version + 1, updated_at=now)
     )
+
+
+_STATUS_DOCUMENT_SQL = """
+    select s.support_id, s.status, s.project_id, s.tier_id, s.amount_minor, s.currency, s.policy_snapshot::text
+           as policy_snapshot, s.payment_intent_id, s.succeeded_at, s.supporter_id, s.expires_at, p.creator_id,
+           (select d.dispute_id from disputes d where d.support_id = s.support_id
+             order by d.provider_created_at desc limit 1) as dispute_id,
+           (select coalesce(json_agg(json_build_object(
+                     'from_status', h.from_status, 'to_status', h.to_status, 'reason', h.reason,
+                     'source', h.source, 'applied', h.applied, 'occurred_at', h.occurred_at,
+                     'provider_event_id', h.provider_event_id) order by h.history_id), '[]')::text
+              from support_status_history h where h.support_id = s.support_id) as history
+      from supports s join projects p on p.project_id = s.project_id
+     where s.support_id = $1
+"""
+
+
+async def status_document(connection: Any, support_id: uuid.UUID) -> Any:
+    """Everything the canonical status read shows, in one round trip (on the asyncpg connection)."""
+    return await connection.fetchrow(_STATUS_DOCUMENT_SQL, support_id)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal, Role
-from api.db.models import Dispute, Support, SupportStatusHistory
+from api.db.engine import Database
+from api.db.models import Dispute, Support
 from api.errors import Conflict, DomainError, NotFound
 from api.events.landing import land_server_event, server_event
 from api.journal import services as journal
@@ -109,25 +112,26 @@ async def settle(
     source: str,
     now: datetime,
     provider_event_id: str | None = None,
+    disputes: list[Dispute] | None = None,
 ) -> bool:
     """Fold the facts into the status; write history (applied or not). True when the status changed."""
-    new = canonical_status(facts_of(support, await repo.disputes(session, support.support_id), now))
+    if disputes is None:
+        disputes = await repo.disputes(session, support.support_id)
+    new = canonical_status(facts_of(support, disputes, now))
     old = support.status
     support.status = new
     support.version += 1
     support.updated_at = now
     await repo.add_history(
         session,
-        SupportStatusHistory(
-            support_id=support.support_id,
-            from_status=old,
-            to_status=new,
-            reason=reason,
-            source=source,
-            provider_event_id=provider_event_id,
-            applied=new != old,
-            occurred_at=now,
-        ),
+        support_id=support.support_id,
+        from_status=old,
+        to_status=new,
+        reason=reason,
+        source=source,
+        provider_event_id=provider_event_id,
+        applied=new != old,
+        occurred_at=now,
     )
     return new != old
 
@@ -176,15 +180,13 @@ async def prepare(
     await repo.add(session, support)
     await repo.add_history(
         session,
-        SupportStatusHistory(
-            support_id=support.support_id,
-            from_status=None,
-            to_status="prepared",
-            reason="prepare",
-            source="api",
-            applied=True,
-            occurred_at=now,
-        ),
+        support_id=support.support_id,
+        from_status=None,
+        to_status="prepared",
+        reason="prepare",
+        source="api",
+        applied=True,
+        occurred_at=now,
     )
     await land_server_event(
         session,
@@ -253,12 +255,19 @@ async def confirm(
     )
 
 
-async def read(session: AsyncSession, viewer: Principal, support_id: uuid.UUID, now: datetime) -> SupportRead:
-    support = await repo.get(session, support_id, for_update=True)
-    if support is None or not await _may_read(session, viewer, support):
+async def read(db: Database, viewer: Principal, support_id: uuid.UUID, now: datetime) -> SupportRead:
+    """The canonical status: one autocommit query; a due expiry is applied first (lazily)."""
+    async with db.driver() as connection:
+        row = await repo.status_document(connection, support_id)
+    if row is None or not _may_read(viewer, row["supporter_id"], row["creator_id"]):
         raise SupportNotFound("Support not found.")
-    await _expire_if_due(session, support, now)
-    return await support_read(session, support)
+    if row["status"] == "prepared" and now >= row["expires_at"]:
+        async with db.transaction() as session:
+            support = await repo.get(session, support_id, for_update=True)
+            assert support is not None
+            await _expire_if_due(session, support, now)
+            return await support_read(session, support)
+    return _document(row)
 
 
 async def cancel(
@@ -306,13 +315,9 @@ async def _expire_if_due(session: AsyncSession, support: Support, now: datetime)
         await settle(session, support, reason="expired: unconfirmed for 24 h", source="system", now=now)
 
 
-async def _may_read(session: AsyncSession, viewer: Principal, support: Support) -> bool:
-    if viewer.role is Role.ops or support.supporter_id == viewer.user_id:
-        return True
-    if viewer.role is Role.creator:
-        project = await projects.get_project(session, support.project_id)
-        return project is not None and project.creator_id == viewer.user_id
-    return False
+def _may_read(viewer: Principal, supporter_id: uuid.UUID, creator_id: uuid.UUID) -> bool:
+    """The supporter, the project's creator and ops; everyone else is told it does not exist."""
+    return viewer.role is Role.ops or viewer.user_id in (supporter_id, creator_id)
 
 
 def cancellable_until(support: Support, succeeded_at: datetime) -> datetime:
@@ -320,35 +325,32 @@ def cancellable_until(support: Support, succeeded_at: datetime) -> datetime:
 
 
 async def support_read(session: AsyncSession, support: Support) -> SupportRead:
-    history = await repo.history(session, support.support_id)
-    disputes = await repo.disputes(session, support.support_id)
-    status: Status = support.status  # type: ignore[assignment]
+    """The status document as the transaction sees it (after a write)."""
+    await session.flush()
+    connection = await (await session.connection()).get_raw_connection()
+    row = await repo.status_document(connection.driver_connection, support.support_id)
+    return _document(row)
+
+
+def _document(row: Any) -> SupportRead:
+    status: Status = row["status"]
+    succeeded_at: datetime | None = row["succeeded_at"]
+    policy = msgspec.json.decode(row["policy_snapshot"], type=PolicySnapshot)
     return SupportRead(
-        support_id=support.support_id,
+        support_id=row["support_id"],
         status=status,
-        project_id=support.project_id,
-        tier_id=support.tier_id,
-        amount_minor=support.amount_minor,
-        currency=support.currency,
-        policy_snapshot=PolicySnapshot(**support.policy_snapshot),
-        history=[
-            HistoryItem(
-                from_status=h.from_status,  # type: ignore[arg-type]
-                to_status=h.to_status,  # type: ignore[arg-type]
-                reason=h.reason,
-                source=h.source,  # type: ignore[arg-type]
-                applied=h.applied,
-                occurred_at=h.occurred_at,
-                provider_event_id=h.provider_event_id,
-            )
-            for h in history
-        ],
-        payment_intent_id=support.payment_intent_id,
-        succeeded_at=support.succeeded_at,
-        cancellable_until=cancellable_until(support, support.succeeded_at)
-        if support.status == "succeeded" and support.succeeded_at
+        project_id=row["project_id"],
+        tier_id=row["tier_id"],
+        amount_minor=row["amount_minor"],
+        currency=row["currency"],
+        policy_snapshot=policy,
+        history=msgspec.json.decode(row["history"], type=list[HistoryItem]),
+        payment_intent_id=row["payment_intent_id"],
+        succeeded_at=succeeded_at,
+        cancellable_until=succeeded_at + timedelta(hours=policy.cancellation_window_hours)
+        if status == "succeeded" and succeeded_at
         else None,
-        dispute_id=disputes[-1].dispute_id if disputes else None,
+        dispute_id=row["dispute_id"],
         poll_after_ms=POLL_AFTER_MS if status in POLLED else None,
     )
 

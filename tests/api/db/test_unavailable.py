@@ -43,5 +43,9 @@ async def test_stopping_the_database_under_a_running_app(
             assert int(response.headers["retry-after"]) > 0
 
         await asyncio.to_thread(server.ensure_postgres_running)
-        assert (await client.get("/v1/feed", headers=creator.headers)).status_code == 200
+        # Connections from before the restart are dropped on first use; a client honouring
+        # Retry-After gets through on its next attempt at the latest.
+        statuses = [(await client.get("/v1/feed", headers=creator.headers)).status_code for _ in range(2)]
+        assert statuses[-1] == 200, statuses
+        assert set(statuses) <= {200, 503}
     await asyncio.to_thread(pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)

@@ -1,0 +1,233 @@
+"""API throughput and p99: support status reads, prepare and webhook ingestion, each against the
+trivial `/healthz` route of the same server in the same run (operations.md, "Benchmarks").
+
+    uv run python -m bench.api_bench [--requests 3000] [--concurrency 32]
+
+Runs the API as its own uvicorn process on embedded PostgreSQL (a scratch cluster under
+.patronage/bench-pg), drives it from this process over loopback, prints a table and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+
+from api.auth import Role, issue_token
+from api.db import migrate
+from api.db.embedded import start_embedded
+from api.settings import settings_from
+from bench.http_load import Result, run
+from tests.stripe_events import event, payment_intent, sign
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-" + "b" * 40
+WEBHOOK_SECRET = "whsec_test_patronage"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def seed(
+    dsn: str, creator: uuid.UUID, supporter: uuid.UUID, count: int
+) -> tuple[str, str, list[tuple[str, str]]]:
+    """A project and `count` confirmed supports (inserted directly: the benchmark is of the reads and webhooks)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        project_id, tier_id = uuid.uuid4(), uuid.uuid4()
+        await conn.execute(
+            "insert into projects (project_id, creator_id, title, description, currency, goal_minor) "
+            "values ($1, $2, 'Bench', '', 'EUR', 100000)",
+            project_id,
+            creator,
+        )
+        await conn.execute(
+            "insert into reward_tiers (tier_id, project_id, position, title, amount_minor, reward_type) "
+            "values ($1, $2, 0, 'Tier', 1000, 'physical')",
+            tier_id,
+            project_id,
+        )
+        supports = [(uuid.uuid4(), f"pi_bench_{uuid.uuid4().hex[:16]}") for _ in range(count)]
+        await conn.executemany(
+            "insert into supports (support_id, project_id, tier_id, supporter_id, amount_minor, currency, status, "
+            "policy_snapshot, payment_intent_id, confirmed_at, expires_at) values ($1, $2, $3, $4, 1000, 'EUR', "
+            "'pending_payment', $5::jsonb, $6, now(), now() + interval '1 day')",
+            [
+                (
+                    s,
+                    project_id,
+                    tier_id,
+                    supporter,
+                    json.dumps(
+                        {
+                            "policy_version": "v1",
+                            "reward_type": "physical",
+                            "cancellation_window_hours": 48,
+                            "refund_policy": "x",
+                        }
+                    ),
+                    pi,
+                )
+                for s, pi in supports
+            ],
+        )
+        return str(project_id), str(tier_id), [(str(s), pi) for s, pi in supports]
+    finally:
+        await conn.close()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def postgres_pids() -> list[int]:
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+
+
+def report(results: list[tuple[Result, float, float]], reference: tuple[Result, float, float]) -> str:
+    lines = [
+        "| workload | requests | req/s | p50 ms | p99 ms | ratio to /healthz | API CPU ms/req | PG CPU ms/req | statuses |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    base = reference[0].throughput
+    for r, api_cpu, pg_cpu in [reference, *results]:
+        lines.append(
+            f"| {r.name} | {r.requests} | {r.throughput:,.0f} | {r.p50:.1f} | {r.p99:.1f} | "
+            f"{r.throughput / base:.2f} | {api_cpu * 1000 / r.requests:.2f} | {pg_cpu * 1000 / r.requests:.2f} | "
+            f"{dict(sorted(r.statuses.items()))} |"
+        )
+    return "\n".join(lines)
+
+
+async def main(total: int, concurrency: int, workers: int) -> None:
+    url = start_embedded(ROOT / ".patronage" / "bench-pg", database="patronage_bench")
+    dsn = url.replace("postgresql+asyncpg", "postgresql")
+    admin = await asyncpg.connect(dsn.replace("/patronage_bench?", "/postgres?"))
+    await admin.execute("drop database if exists patronage_bench with (force)")
+    await admin.execute("create database patronage_bench")
+    await admin.close()
+    await asyncio.to_thread(migrate.upgrade, url)
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PATRONAGE_JWT_SECRET": SECRET,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PATRONAGE_ENV": "test",
+        "PATRONAGE_DATA_DIR": str(ROOT / ".patronage" / "bench"),
+    }
+    settings = settings_from(env)
+    creator, supporter = uuid.uuid4(), uuid.uuid4()
+    project_id, tier_id, supports = await seed(dsn, creator, supporter, total)
+    supporter_auth = {"Authorization": f"Bearer {issue_token(settings.auth, supporter, Role.supporter)}"}
+
+    port = free_port()
+    profiler = os.environ.get("BENCH_PROFILE")  # e.g. "py-spy record -r 200 --format raw -o /tmp/p.txt --"
+    server = subprocess.Popen(
+        [
+            *(profiler.split() if profiler else []),
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        host = "127.0.0.1"
+        print(f"benchmarking {total} requests per workload, {concurrency} connections, {workers} API process(es)")
+        api_pids = [server.pid, *(c.pid for c in psutil.Process(server.pid).children(recursive=True))]
+
+        async def measured(*args: Any) -> tuple[Result, float, float]:
+            pg = postgres_pids()
+            api_before, pg_before = cpu_seconds(api_pids), cpu_seconds(pg)
+            result = await run(*args)
+            return result, cpu_seconds(api_pids) - api_before, cpu_seconds(pg) - pg_before
+
+        reference = await measured(
+            "GET /healthz (trivial)", host, port, lambda i: ("GET", "/healthz", {}, b""), total, concurrency
+        )
+        reads = await measured(
+            "GET /v1/supports/{id}",
+            host,
+            port,
+            lambda i: ("GET", f"/v1/supports/{supports[i % len(supports)][0]}", supporter_auth, b""),
+            total,
+            concurrency,
+        )
+        body = json.dumps({"tier_id": tier_id, "amount_minor": 1000, "currency": "EUR"}).encode()
+        prepares = await measured(
+            "POST …/supports/prepare",
+            host,
+            port,
+            lambda i: (
+                "POST",
+                f"/v1/projects/{project_id}/supports/prepare",
+                {**supporter_auth, "Content-Type": "application/json", "Idempotency-Key": f"bench-{i}"},
+                body,
+            ),
+            total,
+            concurrency,
+        )
+
+        def webhook(i: int) -> tuple[str, str, dict[str, str], bytes]:
+            support_id, pi = supports[i]
+            payload = event("payment_intent.succeeded", payment_intent(pi, 1000, "EUR", support_id, charge=f"ch_{i}"))
+            return (
+                "POST",
+                "/v1/payments/webhooks/stripe",
+                {"Content-Type": "application/json", "Stripe-Signature": sign(payload, secret=WEBHOOK_SECRET)},
+                payload,
+            )
+
+        webhooks = await measured("POST webhook (succeeded)", host, port, webhook, total, concurrency)
+    finally:
+        server.send_signal(2)  # SIGINT: uvicorn (and a wrapping profiler) shut down cleanly
+        server.wait(timeout=60)
+    print(report([reads, prepares, webhooks], reference))
+    print(f"\nstatus read / trivial route: {reads[0].throughput / reference[0].throughput:.2f} (target ≥ 0.50)")
+    print(f"webhook handling: {webhooks[0].throughput:,.0f} events/s (target ≥ 300)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="API processes (uvicorn --workers)")
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.concurrency, args.workers))
