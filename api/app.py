@@ -22,6 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.auth import provide_optional_principal, provide_principal
 from api.db.engine import Database, resolve_database_url
 from api.errors import EXCEPTION_HANDLERS, MalformedBody
+from api.events.controllers import EventsController
 from api.idempotency import provide_idempotency
 from api.journal.controllers import JournalController
 from api.payments.controllers import StripeWebhookController
@@ -102,7 +103,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             await app.state.db.dispose()
 
     return Litestar(
-        route_handlers=[healthz, ProjectController, SupportController, StripeWebhookController, JournalController],
+        route_handlers=[
+            healthz,
+            ProjectController,
+            SupportController,
+            StripeWebhookController,
+            JournalController,
+            EventsController,
+        ],
         dependencies={
             "principal": Provide(provide_principal),
             "optional_principal": Provide(provide_optional_principal),

@@ -7,6 +7,7 @@ from api.db.models.idempotency import IdempotencyKey
 from api.db.models.journal import JournalEntry, JournalLine
 from api.db.models.payments import ProviderEvent
 from api.db.models.projects import PlaybackCap, Project, ProjectUpdate, RewardTier
+from api.db.models.ratelimit import RateLimitWindow
 from api.db.models.reconciliation import ReconciliationCheck, ReconciliationResult
 from api.db.models.supports import Support, SupportStatusHistory
 
@@ -21,6 +22,7 @@ __all__ = [
     "Project",
     "ProjectUpdate",
     "ProviderEvent",
+    "RateLimitWindow",
     "ReconciliationCheck",
     "ReconciliationResult",
     "RewardTier",
