@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--once", action="store_true", help="exit after the walkthrough instead of serving on")
     demo.set_defaults(run=_demo)
+
+    from pipelines.cli import add_commands  # the data side's commands live with the pipeline
+
+    add_commands(sub)
     return parser
 
 

@@ -71,6 +71,7 @@ class Settings:
     paths: PathSettings
     notifications: NotificationSettings
     payout_country: str
+    dead_letter_alert_rate: float = 0.01
 
     @property
     def auto_migrate(self) -> bool:
@@ -120,6 +121,13 @@ def settings_from(env: dict[str, str]) -> Settings:
     if len(country) != 2 or not country.isalpha():
         raise ConfigError(f"PATRONAGE_PAYOUT_COUNTRY must be an ISO 3166 alpha-2 code (got {country!r})")
 
+    try:
+        alert_rate = float(env.get("PATRONAGE_DEAD_LETTER_ALERT_RATE", "0.01"))
+    except ValueError:
+        alert_rate = -1.0
+    if not 0.0 <= alert_rate <= 1.0:
+        raise ConfigError("PATRONAGE_DEAD_LETTER_ALERT_RATE must be a number between 0 and 1")
+
     return Settings(
         environment=environment,
         database=DatabaseSettings(url=database_url, embedded_dir=data_dir / "pg"),
@@ -146,6 +154,7 @@ def settings_from(env: dict[str, str]) -> Settings:
             ),
         ),
         payout_country=country,
+        dead_letter_alert_rate=alert_rate,
     )
 
 

@@ -1,0 +1,115 @@
+"""Dead-letter records: files under PATRONAGE_DEAD_LETTER_DIR (date=YYYY-MM-DD/<run_id>.ndjson) plus the
+warehouse table marts.dead_letter_events. Records are never deleted; replays only mark them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+_NAMESPACE = uuid.UUID("0b7d7c55-36a5-4f8e-8f0a-1f7d2b7a9e41")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    run_id: str
+    source: str
+    source_ref: str
+    received_at: datetime
+    reason_code: str
+    errors: list[dict[str, str]]
+    raw: bytes
+    event_id: str | None = None
+    event_name: str | None = None
+    dead_letter_id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.dead_letter_id:  # one id per input, stable across re-runs of the same input
+            object.__setattr__(self, "dead_letter_id", str(uuid.uuid5(_NAMESPACE, f"{self.source}:{self.source_ref}")))
+
+    @property
+    def raw_text(self) -> tuple[str, str]:
+        """(text, encoding): the original bytes losslessly, as UTF-8 text or else base64."""
+        try:
+            return self.raw.decode("utf-8"), "utf8"
+        except UnicodeDecodeError:
+            return base64.b64encode(self.raw).decode("ascii"), "base64"
+
+    def record(self) -> dict[str, Any]:
+        raw, encoding = self.raw_text
+        return {
+            "dead_letter_id": self.dead_letter_id,
+            "run_id": self.run_id,
+            "source": self.source,
+            "source_ref": self.source_ref,
+            "received_at": self.received_at.isoformat(),
+            "reason_code": self.reason_code,
+            "errors": self.errors,
+            "event_id": self.event_id,
+            "event_name": self.event_name,
+            "raw": raw,
+            "raw_encoding": encoding,
+        }
+
+
+def original_bytes(raw: str, encoding: str) -> bytes:
+    return base64.b64decode(raw) if encoding == "base64" else raw.encode("utf-8")
+
+
+def write_files(directory: Path, run_id: str, letters: list[DeadLetter]) -> list[Path]:
+    """Write the run's records, partitioned by the UTC date of received_at; each file appears atomically."""
+    by_date: dict[str, list[DeadLetter]] = defaultdict(list)
+    for letter in letters:
+        by_date[letter.received_at.date().isoformat()].append(letter)
+    written = []
+    for day, group in sorted(by_date.items()):
+        target = directory / f"date={day}" / f"{run_id}.ndjson"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(".ndjson.tmp")
+        with temporary.open("w", encoding="utf-8") as handle:
+            if target.exists():  # another source of the same run wrote this partition already
+                handle.write(target.read_text(encoding="utf-8"))
+            for letter in group:
+                handle.write(json.dumps(letter.record(), ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(target)
+        written.append(target)
+    return written
+
+
+def insert_rows(connection: duckdb.DuckDBPyConnection, letters: list[DeadLetter]) -> None:
+    if not letters:
+        return
+    rows = []
+    for letter in letters:
+        raw, encoding = letter.raw_text
+        rows.append(
+            (
+                letter.dead_letter_id,
+                letter.run_id,
+                letter.source,
+                letter.source_ref,
+                letter.received_at,
+                letter.reason_code,
+                json.dumps(letter.errors),
+                letter.event_id,
+                letter.event_name,
+                raw,
+                encoding,
+            )
+        )
+    connection.executemany(
+        "insert into marts.dead_letter_events (dead_letter_id, run_id, source, source_ref, received_at, reason_code, "
+        "errors, event_id, event_name, raw, raw_encoding) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "on conflict do nothing",
+        rows,
+    )

@@ -1,0 +1,42 @@
+"""Parsing one raw input line (its bytes, without the line break) into a JSON object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from event_contracts.reasons import Reason, Violation
+
+MAX_LINE_BYTES = 32_768
+_UTF8_BOM = b"\xef\xbb\xbf"
+_DECODER = msgspec.json.Decoder()
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def _whole_line(reason: Reason, message: str) -> list[Violation]:
+    return [Violation(reason, "$", message)]
+
+
+def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, list[Violation]]:
+    """The line's JSON object, or None and the one violation that stops it (size, then syntax, then shape)."""
+    if len(raw) > MAX_LINE_BYTES:
+        return None, _whole_line(
+            Reason.SIZE_VIOLATION, f"the line is {len(raw):,} bytes; at most {MAX_LINE_BYTES:,} are allowed"
+        )
+    try:
+        document = _DECODER.decode(raw)
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        return None, _whole_line(Reason.MALFORMED_JSON, f"not UTF-8: {exc.reason} (byte 0x{byte})")
+    except RecursionError:
+        return None, _whole_line(Reason.MALFORMED_JSON, "nested deeper than the parser allows")
+    except msgspec.MsgspecError as exc:
+        # A BOM is not JSON (RFC 8259 § 8.1); the raw line is kept as-is in the dead letter, so nothing is lost.
+        detail = "starts with a UTF-8 byte order mark" if raw.startswith(_UTF8_BOM) else str(exc)
+        return None, _whole_line(Reason.MALFORMED_JSON, f"not JSON: {detail}")
+    if not isinstance(document, dict):
+        return None, _whole_line(
+            Reason.NOT_AN_OBJECT, f"the line is a JSON {_JSON_TYPES.get(type(document), 'value')}, not an object"
+        )
+    return document, []

@@ -1,0 +1,118 @@
+"""`patronage pipeline run` and `patronage dead-letter list|show|replay`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import uuid
+
+from api.settings import Settings
+
+
+def _prepare(settings: Settings) -> None:
+    """Dagster's instance under the data dir (unless DAGSTER_HOME is set); the embedded DB migrated."""
+    home = settings.paths.data_dir / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+    if settings.auto_migrate:
+        from api.db.engine import resolve_database_url
+        from api.db.migrate import upgrade
+
+        upgrade(resolve_database_url(settings.database))
+
+
+def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+
+    _prepare(settings)
+    job = defs.resolve_implicit_global_asset_job_def()
+    print(
+        f"==> materializing {len(list(defs.assets or []))} assets (Dagster home {os.environ['DAGSTER_HOME']})",
+        flush=True,
+    )
+    result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False)
+    for event in result.all_events:
+        if event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALUATION"):
+            print(f"    {event.event_type_value.lower():<24} {event.step_key or ''} {event.message or ''}"[:160])
+    print_ingestion_summary(settings, result.run_id)
+    if not result.success:
+        print("==> pipeline run FAILED", flush=True)
+        return 1
+    print("==> pipeline run succeeded", flush=True)
+    return 0
+
+
+def print_ingestion_summary(settings: Settings, run_id: str) -> None:
+    from pipelines import warehouse
+
+    if not settings.paths.warehouse.exists():
+        return
+    with warehouse.connect(settings.paths.warehouse, read_only=True) as connection:
+        rows = connection.execute(
+            "select source, sum(received), sum(accepted), sum(duplicates), sum(dead_lettered) "
+            "from marts.ingestion_audit where run_id like ? group by source order by source",
+            [f"{run_id}%"],
+        ).fetchall()
+    for source, received, accepted, duplicates, dead in rows:
+        print(
+            f"    {source:<15} received {received:>8}  accepted {accepted:>8}  duplicates {duplicates:>6}  "
+            f"dead-lettered {dead:>6}"
+        )
+
+
+def dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    from dead_letter.replay import replay
+    from pipelines import warehouse
+
+    if not settings.paths.warehouse.exists():
+        print("no warehouse yet: run `patronage pipeline run` first")
+        return 1
+    if args.action == "replay":
+        with warehouse.connect(settings.paths.warehouse) as connection:
+            result = replay(
+                connection,
+                settings.paths.dead_letter_dir,
+                f"replay-{uuid.uuid4().hex[:12]}",
+                reason=args.reason,
+                ids=args.ids or None,
+            )
+        print(json.dumps(result.__dict__))
+        return 0
+    with warehouse.connect(settings.paths.warehouse, read_only=True) as connection:
+        if args.action == "show":
+            row = connection.execute(
+                "select * from marts.dead_letter_events where dead_letter_id = ?", [args.ids[0] if args.ids else ""]
+            ).fetchone()
+            if row is None:
+                print("no such dead letter")
+                return 1
+            names = [d[0] for d in connection.description or []]
+            print(json.dumps(dict(zip(names, row, strict=True)), default=str, indent=2))
+            return 0
+        query = (
+            "select dead_letter_id, received_at, source, reason_code, event_name, replayed_at "
+            "from marts.dead_letter_events"
+        )
+        params: list[object] = []
+        if args.reason:
+            query += " where reason_code = ?"
+            params.append(args.reason)
+        for row in connection.execute(query + " order by received_at desc limit ?", [*params, args.limit]).fetchall():
+            print("  ".join("" if value is None else str(value) for value in row))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    pipeline = sub.add_parser("pipeline", help="run the data pipeline (Dagster assets) in-process")
+    pipeline.add_argument("action", choices=["run"])
+    pipeline.set_defaults(run=run_pipeline)
+
+    dead = sub.add_parser("dead-letter", help="inspect and replay dead-lettered events")
+    dead.add_argument("action", choices=["list", "show", "replay"])
+    dead.add_argument("ids", nargs="*", help="dead_letter_id(s) (show: one; replay: restrict to these)")
+    dead.add_argument("--reason", help="only this reason_code")
+    dead.add_argument("--limit", type=int, default=50)
+    dead.set_defaults(run=dead_letters)

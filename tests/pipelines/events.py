@@ -1,0 +1,41 @@
+"""Valid event-contract-v1 events for pipeline tests."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def client_event(name: str = "project_view", *, occurred_at: datetime | None = None, **changes: Any) -> dict[str, Any]:
+    catalog: dict[str, dict[str, Any]] = {
+        "app_open": {"launch": "cold"},
+        "feed_impression": {"position": 3},
+        "project_view": {"source": "feed"},
+        "support_cta_tap": {},
+    }
+    properties = catalog[name]
+    event: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "event_name": name,
+        "schema_version": "1.0",
+        "occurred_at": rfc3339(occurred_at or datetime.now(UTC) - timedelta(minutes=5)),
+        "platform": "ios",
+        "app_version": "2.3.0",
+        "user_id": None,
+        "anonymous_id": "device-" + uuid.uuid4().hex[:8],
+        "session_id": "s-" + uuid.uuid4().hex[:8],
+        "project_id": None if name == "app_open" else str(uuid.uuid4()),
+        "properties": properties,
+    }
+    event.update(changes)
+    return event
+
+
+def line(event: dict[str, Any]) -> bytes:
+    return json.dumps(event, separators=(",", ":")).encode()

@@ -1,0 +1,136 @@
+"""Ingestion runs over real PostgreSQL (the landing table) and real files into a real DuckDB warehouse."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import duckdb
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from dead_letter.store import original_bytes
+from pipelines.runs import Locations, ingest_landing_files, ingest_landing_table
+from tests.conftest import MakeUser
+from tests.pipelines.events import client_event, line
+
+
+def rows(where: Locations, query: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(where.warehouse), read_only=True) as connection:
+        return connection.execute(query).fetchall()
+
+
+async def test_landing_table_rows_are_ingested_once(
+    client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection, where: Locations
+) -> None:
+    good = [client_event() for _ in range(3)]
+    batch = b'{"events": [' + b",".join([*map(line, good), b'"not an event"', line(good[0])]) + b"]}"
+    response = await client.post(
+        "/v1/events", content=batch, headers={**make_user().headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 202
+
+    audit = ingest_landing_table(where, "run-1")
+    assert (audit.received, audit.accepted, audit.duplicates, audit.dead_lettered) == (5, 3, 1, 1)
+    assert sorted(str(r[0]) for r in rows(where, "select event_id from raw.events")) == sorted(
+        e["event_id"] for e in good
+    )
+    assert rows(where, "select reason_code, raw from marts.dead_letter_events") == [("not_an_object", '"not an event"')]
+
+    again = ingest_landing_table(where, "run-2")
+    assert again.received == 0
+    assert rows(where, "select count(*) from raw.events") == [(3,)]
+    assert rows(where, "select run_id, source, received from marts.ingestion_audit order by run_id") == [
+        ("run-1", "event_landing", 5),
+        ("run-2", "event_landing", 0),
+    ]
+    assert await sql.fetchval("select count(*) from event_landing") == 5  # landing rows are never deleted
+
+
+def test_files_are_ingested_once_by_content(where: Locations) -> None:
+    events = [client_event() for _ in range(4)]
+    plain = b"\n".join(map(line, events[:2])) + b"\n"
+    (where.landing_dir / "a.ndjson").write_bytes(plain)
+    nested = where.landing_dir / "2026" / "11"
+    nested.mkdir(parents=True)
+    (nested / "b.ndjson.gz").write_bytes(gzip.compress(b"\n".join([*map(line, events[2:]), b"\xff\xfe bad"])))
+
+    audit = ingest_landing_files(where, "run-1")
+    assert (audit.received, audit.accepted, audit.dead_lettered) == (5, 4, 1)
+    refs = {r[0] for r in rows(where, "select source_ref from raw.events")}
+    assert refs == {"a.ndjson:1", "a.ndjson:2", "2026/11/b.ndjson.gz:1", "2026/11/b.ndjson.gz:2"}
+
+    (where.landing_dir / "a-copy.ndjson").write_bytes(plain)  # the same content under another name
+    assert ingest_landing_files(where, "run-2").received == 0
+    assert rows(where, "select count(*) from raw.events") == [(4,)]
+
+
+def test_dead_letters_keep_the_original_bytes_in_files_and_table(where: Locations) -> None:
+    bad = b'{"event_id": "x", \xff\xfe truncated'
+    (where.landing_dir / "bad.ndjson").write_bytes(bad + b"\n")
+    ingest_landing_files(where, "run-1")
+    (dead_letter_id, raw, encoding, reason, received_at) = rows(
+        where, "select dead_letter_id, raw, raw_encoding, reason_code, received_at from marts.dead_letter_events"
+    )[0]
+    assert reason == "malformed_json"
+    assert original_bytes(str(raw), str(encoding)) == bad
+    partition = where.dead_letter_dir / f"date={received_at.date().isoformat()}" / "run-1.ndjson"  # type: ignore[attr-defined]
+    record = json.loads(partition.read_text())
+    assert record["dead_letter_id"] == dead_letter_id
+    assert original_bytes(record["raw"], record["raw_encoding"]) == bad
+    assert record["source_ref"] == "bad.ndjson:1"
+
+
+def test_file_received_at_is_its_modification_time(where: Locations) -> None:
+    path = where.landing_dir / "old.ndjson"
+    path.write_bytes(line(client_event(occurred_at=datetime.now(UTC) - timedelta(days=3))) + b"\n")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(path, (two_days_ago, two_days_ago))
+    ingest_landing_files(where, "run-1")
+    (received_at,) = rows(where, "select epoch(received_at) from raw.events")[0]
+    assert abs(float(received_at) - two_days_ago) < 1  # type: ignore[arg-type]
+
+
+def test_a_failed_commit_leaves_no_trace(where: Locations, monkeypatch: object) -> None:
+    import pytest
+
+    from pipelines import ingestion
+
+    (where.landing_dir / "x.ndjson").write_bytes(line(client_event()) + b"\n{bad\n")
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingestion, "insert_rows", broken)
+        with pytest.raises(RuntimeError):
+            ingest_landing_files(where, "run-1")
+    assert rows(where, "select count(*) from raw.events") == [(0,)]
+    assert rows(where, "select count(*) from raw.ingested_files") == [(0,)]
+    assert not list(Path(where.dead_letter_dir).rglob("*.ndjson"))
+    assert ingest_landing_files(where, "run-2").received == 2  # nothing was marked ingested
+
+
+async def test_a_young_gap_in_landing_ids_waits_and_an_old_one_is_skipped(
+    client: AsyncTestClient[Litestar], sql: asyncpg.Connection, where: Locations
+) -> None:
+    from pipelines.sources import read_landing_table
+
+    base = int(await sql.fetchval("select coalesce(max(landing_id), 0) from event_landing")) + 1000
+    for offset in (0, 1, 3):  # base + 2 is taken by a transaction that has not committed (or never will)
+        await sql.execute(
+            "insert into event_landing (landing_id, source, raw) values ($1, 'client', '{}')", base + offset
+        )
+    batch = read_landing_table(where.oltp_dsn, base - 1, 100)
+    assert batch.position == base + 1
+    assert [item.source_ref for item in batch.inputs] == [f"event_landing:{base}", f"event_landing:{base + 1}"]
+
+    await sql.execute(
+        "update event_landing set received_at = now() - interval '1 minute' where landing_id = $1", base + 3
+    )
+    assert read_landing_table(where.oltp_dsn, base + 1, 100).position == base + 3
