@@ -103,3 +103,14 @@ def test_the_sensor_requests_a_run_only_for_new_files(environment: Path) -> None
     assert requests[0].__class__.__name__ == "RunRequest"
     context = build_sensor_context(cursor=requests[0].run_key)
     assert evaluate(context).__class__.__name__ == "SkipReason"
+
+
+def test_the_replay_job_runs(environment: Path) -> None:
+    (environment / "landing" / "bad.ndjson").write_bytes(b"{nope\n")
+    assert defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=DagsterInstance.ephemeral()).success
+    result = defs.resolve_job_def("dead_letter_replay_job").execute_in_process(instance=DagsterInstance.ephemeral())
+    assert result.success
+    with duckdb.connect(str(environment / "warehouse.duckdb"), read_only=True) as connection:
+        assert connection.execute(
+            "select count(*) from marts.dead_letter_events where replayed_at is null"
+        ).fetchone() == (1,)

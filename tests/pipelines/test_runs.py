@@ -134,3 +134,25 @@ async def test_a_young_gap_in_landing_ids_waits_and_an_old_one_is_skipped(
         "update event_landing set received_at = now() - interval '1 minute' where landing_id = $1", base + 3
     )
     assert read_landing_table(where.oltp_dsn, base + 1, 100).position == base + 3
+
+
+def test_a_run_that_loses_an_input_fails_and_commits_nothing(where: Locations) -> None:
+    import pytest
+
+    from pipelines import ingestion, runs
+
+    (where.landing_dir / "x.ndjson").write_bytes(b"\n".join(line(client_event()) for _ in range(3)) + b"\n")
+    real = ingestion.judge
+
+    def leaky(*args: object, **kwargs: object) -> object:
+        judged, received = real(*args, **kwargs)  # type: ignore[arg-type]
+        judged.accepted.pop()  # an input vanishes between judging and writing
+        return judged, received
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runs, "judge", leaky)
+        with pytest.raises(ingestion.ConservationError, match="received 3"):
+            ingest_landing_files(where, "run-1")
+    assert rows(where, "select count(*) from raw.events") == [(0,)]
+    assert rows(where, "select count(*) from marts.ingestion_audit") == [(0,)]
+    assert ingest_landing_files(where, "run-2").accepted == 3
