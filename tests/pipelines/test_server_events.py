@@ -17,7 +17,7 @@ from tests.conftest import MakeUser
 async def test_a_support_lifecycle_lands_only_valid_server_events(
     client: AsyncTestClient[Litestar], make_user: MakeUser, where: Locations
 ) -> None:
-    supporter, support, pi, charge = await succeeded_support(client, make_user)
+    _, _, pi, charge = await succeeded_support(client, make_user)
     await deliver(client, se.event("charge.refunded", se.charge(charge, pi, 2_500, "EUR", refunded=500)))
     dp = "dp_" + uuid.uuid4().hex[:12]
     await deliver(client, se.event("charge.dispute.created", se.dispute(dp, charge, pi, 2_500, "EUR")))
