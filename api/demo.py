@@ -1,26 +1,40 @@
-"""`patronage demo`: serve the API on embedded defaults and walk through it as the iOS app would.
+"""`patronage demo`: the system on embedded defaults, driven like the iOS app, then the pipeline.
 
-The full demo (payments, pipeline, dashboards) grows here issue by issue; today it serves the API,
-creates a project through the public HTTP API, reads it back through the feed and says where to look.
+Starts the local Stripe emulator and the API (embedded PostgreSQL), walks supporters through the
+feed, backing, a declined card and a cancellation over the public HTTP API, lands their product
+events (and a few broken ones), runs the ingestion pipeline and prints what each user of the system
+would look at.
 """
 
 from __future__ import annotations
 
-import contextlib
+import argparse
+import dataclasses
+import socket
 import threading
 import time
 import uuid
+from contextlib import ExitStack, suppress
+from datetime import UTC, datetime
 
 import httpx
+import stripe
 import uvicorn
 
 from api.app import create_app
+from api.app_client import AppClient
 from api.auth import Role, issue_token
 from api.settings import Settings
 
 
 def _step(message: str) -> None:
     print(f"==> {message}", flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _start_server(settings: Settings, host: str, port: int) -> tuple[uvicorn.Server, threading.Thread, int]:
@@ -37,41 +51,133 @@ def _start_server(settings: Settings, host: str, port: int) -> tuple[uvicorn.Ser
     return server, thread, int(bound)
 
 
-def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool) -> int:
-    _step(f"starting the API on embedded PostgreSQL under {settings.database.embedded_dir}")
-    server, thread, port = _start_server(settings, host, port)
-    base = f"http://{host}:{port}"
-    creator = issue_token(settings.auth, uuid.uuid4(), Role.creator)
-    supporter = issue_token(settings.auth, uuid.uuid4(), Role.supporter)
-    with httpx.Client(base_url=base, timeout=30) as client:
-        _step("creating a project as a creator (POST /v1/projects)")
-        created = client.post(
-            "/v1/projects",
-            headers={"Authorization": f"Bearer {creator}", "Idempotency-Key": str(uuid.uuid4())},
-            json={
-                "title": "Hand-bound travel journal",
-                "description": "A limited run of journals stitched by hand.",
-                "currency": "USD",
-                "goal_minor": 500_000,
-                "reward_tiers": [{"title": "One journal", "amount_minor": 4_500, "reward_type": "physical"}],
+def _client(http: httpx.Client, settings: Settings, role: Role) -> AppClient:
+    user_id = uuid.uuid4()
+    return AppClient(http=http, token=issue_token(settings.auth, user_id, role), user_id=user_id)
+
+
+def _signed_refund(settings: Settings, support: dict[str, object], payments: stripe.StripeClient) -> tuple[bytes, str]:
+    """localstripe sends no refund webhooks; sign Stripe's `charge.refunded` ourselves, as Stripe would."""
+    import hashlib
+    import hmac
+    import json
+
+    intent = payments.v1.payment_intents.retrieve(str(support["payment_intent_id"])).to_dict()
+    charge = intent["latest_charge"] if isinstance(intent["latest_charge"], dict) else {"id": intent["latest_charge"]}
+    refund = payments.v1.refunds.list(params={"payment_intent": intent["id"]}).data[0]
+    created = int(time.time())
+    payload = json.dumps(
+        {
+            "id": f"evt_demo_{uuid.uuid4().hex[:16]}",
+            "object": "event",
+            "type": "charge.refunded",
+            "created": created,
+            "data": {
+                "object": {
+                    "id": charge["id"],
+                    "object": "charge",
+                    "amount": intent["amount"],
+                    "amount_refunded": intent["amount"],
+                    "currency": intent["currency"],
+                    "payment_intent": intent["id"],
+                    "refunds": {"data": [{"id": refund.id}]},
+                }
             },
+        }
+    ).encode()
+    signature = hmac.new(settings.stripe.webhook_secret.encode(), f"{created}.".encode() + payload, hashlib.sha256)
+    return payload, f"t={created},v1={signature.hexdigest()}"
+
+
+def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, supporters: int = 6) -> int:
+    from api.payments.local_stripe import serve_in_thread
+    from pipelines.cli import run_pipeline
+
+    with ExitStack() as stack:
+        _step("starting the local Stripe emulator (localstripe) on loopback")
+        stripe_state = settings.paths.data_dir / "localstripe.pickle"  # the provider's history survives re-runs
+        stripe_url = stack.enter_context(serve_in_thread(_free_port(), stripe_state))
+        settings = dataclasses.replace(settings, stripe=dataclasses.replace(settings.stripe, api_base=stripe_url))
+        _step(f"starting the API on embedded PostgreSQL under {settings.database.embedded_dir}")
+        server, thread, port = _start_server(settings, host, port)
+        base = f"http://{host}:{port}"
+        httpx.post(
+            f"{stripe_url}/_config/webhooks/patronage",
+            json={"url": f"{base}/v1/payments/webhooks/stripe", "secret": settings.stripe.webhook_secret},
         )
-        created.raise_for_status()
-        project = created.json()
-        _step("reading the feed as a supporter (GET /v1/feed)")
-        feed = client.get("/v1/feed", params={"limit": 5}, headers={"Authorization": f"Bearer {supporter}"})
-        feed.raise_for_status()
-        items = feed.json()["items"]
-    print()
-    print(f"  project {project['project_id']}: {project['title']} ({project['reward_tiers'][0]['amount_minor']} minor)")
-    print(f"  feed shows {len(items)} live project(s); playback cap of the newest: {items[0]['playback']}")
-    print(f"  API:      {base}   OpenAPI: {base}/schema/openapi.json   docs: {base}/schema/swagger")
-    print(f"  a supporter token for curl: {supporter}")
-    print("  mint more with: uv run patronage token --role creator|supporter|ops")
-    if keep_serving:
-        print("\nServing until Ctrl-C.", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            thread.join()
-    server.should_exit = True
-    thread.join(timeout=30)
-    return 0
+        payments = stripe.StripeClient(settings.stripe.secret_key, base_addresses={"api": stripe_url})
+
+        with httpx.Client(base_url=base, timeout=30) as http:
+            _step("two creators publish projects (POST /v1/projects)")
+            for title, amount in (("Hand-bound travel journal", 4_500), ("Wheel-thrown mug set", 3_200)):
+                creator = _client(http, settings, Role.creator)
+                http.post(
+                    "/v1/projects",
+                    headers=creator.posting(),
+                    json={
+                        "title": title,
+                        "description": "A limited run.",
+                        "currency": "EUR",
+                        "goal_minor": 500_000,
+                        "reward_tiers": [{"title": "The reward", "amount_minor": amount, "reward_type": "physical"}],
+                    },
+                ).raise_for_status()
+
+            _step(f"{supporters} supporters browse, view and back projects; Stripe's webhook finalizes payments")
+            outcomes: dict[str, int] = {}
+            landed = 0
+            for n in range(supporters):
+                app = _client(http, settings, Role.supporter)
+                items = app.browse()
+                project = items[n % len(items)]
+                app.view(project)
+                if n % 3 != 2:  # a third only look
+                    card = "pm_card_chargeCustomerFail" if n == 4 else "pm_card_visa"
+                    support = app.back(project, payments, card)
+                    if n == 1 and support["status"] == "succeeded":
+                        app.cancel(support["support_id"])
+                        payload, signature = _signed_refund(settings, support, payments)
+                        http.post(
+                            "/v1/payments/webhooks/stripe",
+                            content=payload,
+                            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+                        )
+                        support = app.poll(support["support_id"])
+                    outcomes[support["status"]] = outcomes.get(support["status"], 0) + 1
+                broken = [{"event_name": "project_view"}, "not an event"] if n == 0 else None
+                landed += app.flush_events(broken)
+            print(f"    supports by final status: {outcomes}; product events landed: {landed}")
+
+            ops = _client(http, settings, Role.ops)
+            balances = http.get("/v1/journal/balances", headers=ops.auth).json()
+            today = datetime.now(UTC).date().isoformat()
+            check = http.post(
+                "/v1/reconciliation/checks", headers=ops.posting(), json={"from_date": today, "to_date": today}
+            ).json()
+
+        _step("running the data pipeline (patronage pipeline run)")
+        pipeline_ok = run_pipeline(argparse.Namespace(), settings) == 0
+
+        print()
+        print(
+            "  journal totals per currency (always 0):", {t["currency"]: t["total_minor"] for t in balances["totals"]}
+        )
+        for row in balances["balances"]:
+            print(f"    {row['account_code']:<22} {row['currency']} {row['balance_minor']:>8}")
+        print(
+            "  reconciliation today:",
+            ", ".join(f"{r['category']}={r['status']}" for r in check["results"]) or "no movements",
+        )
+        print(f"  API:        {base}   OpenAPI: {base}/schema/openapi.json   docs: {base}/schema/swagger")
+        print(f"  warehouse:  {settings.paths.warehouse} (open read-only with DuckDB)")
+        print(f"  dead letters: uv run patronage dead-letter list   (files under {settings.paths.dead_letter_dir})")
+        dagster_home = settings.paths.data_dir / "dagster"
+        print(f"  Dagster UI: DAGSTER_HOME={dagster_home} uv run dagster dev -m pipelines.definitions")
+        print("  tokens:     uv run patronage token --role creator|supporter|ops")
+        if keep_serving:
+            print("\nServing until Ctrl-C.", flush=True)
+            with suppress(KeyboardInterrupt):
+                thread.join()
+        server.should_exit = True
+        thread.join(timeout=30)
+    return 0 if pipeline_ok else 1

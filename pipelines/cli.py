@@ -14,6 +14,7 @@ def _prepare(settings: Settings) -> None:
     """Dagster's instance under the data dir (unless DAGSTER_HOME is set); the embedded DB migrated."""
     home = settings.paths.data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").touch()  # default instance: runs and event logs stored under this folder
     os.environ.setdefault("DAGSTER_HOME", str(home))
     if settings.auto_migrate:
         from api.db.engine import resolve_database_url
@@ -33,7 +34,8 @@ def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
         f"==> materializing {len(list(defs.assets or []))} assets (Dagster home {os.environ['DAGSTER_HOME']})",
         flush=True,
     )
-    result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # progress is printed below
+    result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False, run_config=quiet)
     for event in result.all_events:
         if event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALUATION"):
             print(f"    {event.event_type_value.lower():<24} {event.step_key or ''} {event.message or ''}"[:160])

@@ -13,25 +13,35 @@ import random
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 
-def _app() -> Any:
+def _app(state_file: Path | None = None) -> Any:
+    """The emulator's app; its objects persist in `state_file` when given (like Stripe's own history)."""
+    import pickle
+
     import localstripe.resources as resources  # a dev dependency: imported only when the emulator runs
     from localstripe.server import app
 
-    resources.Store.dump_to_disk = lambda self: None
+    def dump(store: Any) -> None:
+        if state_file is not None:
+            state_file.write_bytes(pickle.dumps(dict(store), protocol=pickle.HIGHEST_PROTOCOL))
+
+    resources.Store.dump_to_disk = dump
+    if state_file is not None and state_file.exists():
+        dict.update(resources.store, pickle.loads(state_file.read_bytes()))  # noqa: S301 (our own file)
     # Ids from the OS, not the global `random` that test frameworks (hypothesis) reseed.
     resources.random = random.SystemRandom()
     return app
 
 
 @contextmanager
-def serve_in_thread(port: int) -> Iterator[str]:
+def serve_in_thread(port: int, state_file: Path | None = None) -> Iterator[str]:
     """Run the emulator on 127.0.0.1:`port` in a daemon thread; yields its base URL."""
     from aiohttp import web
 
-    app = _app()
+    app = _app(state_file)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     runner = web.AppRunner(app)

@@ -65,5 +65,7 @@ def test_demo_runs_on_embedded_defaults_twice(tmp_path: Path) -> None:
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "feed shows" in result.stdout
+        assert "supports by final status" in result.stdout
+        assert "pipeline run succeeded" in result.stdout
+        assert "reconciliation today: charge=matched" in result.stdout
     assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
