@@ -111,7 +111,7 @@ async def payment_succeeded(hook: Webhook) -> Result:
     await supports.record_capture(
         hook.session,
         support,
-        captured_at=hook.created,
+        captured_at=hook.now,
         charge_id=_id(intent.get("latest_charge")),
         provider_event_id=hook.event_id,
     )
@@ -159,7 +159,7 @@ async def charge_refunded(hook: Webhook) -> Result:
     await supports.record_capture(
         hook.session,
         support,
-        captured_at=_ts(charge.get("created")) or hook.created,
+        captured_at=hook.now,
         charge_id=_id(charge.get("id")),
         provider_event_id=hook.event_id,
     )
@@ -200,7 +200,7 @@ async def _dispute_support(hook: Webhook) -> tuple[Support | None, Result | None
     await supports.record_capture(
         hook.session,
         support,
-        captured_at=hook.created,
+        captured_at=hook.now,
         charge_id=_id(obj.get("charge")),
         provider_event_id=hook.event_id,
     )

@@ -370,7 +370,11 @@ async def record_capture(
     charge_id: str | None,
     provider_event_id: str,
 ) -> None:
-    """The money was captured (a succeeded PaymentIntent, or implied by a refund or dispute)."""
+    """The money was captured (a succeeded PaymentIntent, or implied by a refund or dispute).
+
+    `captured_at` is when Patronage learned it (webhook time): payouts count business days from it,
+    and it orders `payment_succeeded` after the client's checkout (Stripe's `created` has whole seconds).
+    """
     if charge_id and not support.charge_id:
         support.charge_id = charge_id
     support.succeeded_at = min(support.succeeded_at or captured_at, captured_at)
