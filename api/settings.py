@@ -54,6 +54,7 @@ class PathSettings:
     warehouse_url: str | None
     landing_dir: Path
     dead_letter_dir: Path
+    provider_reports_dir: Path
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ def settings_from(env: dict[str, str]) -> Settings:
             ),
             landing_dir=Path(env.get("PATRONAGE_LANDING_DIR") or data_dir / "landing"),
             dead_letter_dir=Path(env.get("PATRONAGE_DEAD_LETTER_DIR") or data_dir / "dead_letter"),
+            provider_reports_dir=Path(env.get("PATRONAGE_PROVIDER_REPORTS_DIR") or data_dir / "provider_reports"),
         ),
         notifications=NotificationSettings(
             smtp_url=_check_url("PATRONAGE_SMTP_URL", env.get("PATRONAGE_SMTP_URL"), ("smtp", "smtps")),

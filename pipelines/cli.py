@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import uuid
+from pathlib import Path
 
 from api.settings import Settings
 
@@ -107,6 +108,51 @@ def dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    """Finance's view of the reconciliation marts for a date range, as a table or CSV files."""
+    import csv
+    from datetime import date
+
+    from pipelines import warehouse
+
+    try:
+        first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+    except ValueError:
+        print("patronage reconcile: --from and --to are dates, YYYY-MM-DD")
+        return 2
+    if not settings.paths.warehouse.exists():
+        print("no warehouse yet: run `patronage pipeline run` first")
+        return 1
+    with warehouse.connect(settings.paths.warehouse, read_only=True) as connection:
+        if not warehouse.table_exists(connection, "marts", "reconciliation_daily"):
+            print("the reconciliation marts are not built yet: run `patronage pipeline run`")
+            return 1
+        tables = {}
+        for name in ("reconciliation_daily", "reconciliation_exceptions"):
+            cursor = connection.execute(
+                f"select * from marts.{name} where recon_date between ? and ? "  # noqa: S608 (fixed names)
+                "order by recon_date, currency, category",
+                [first, last],
+            )
+            tables[name] = ([d[0] for d in cursor.description or []], cursor.fetchall())
+    if args.csv:
+        folder = Path(args.csv)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, (columns, rows) in tables.items():
+            with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(columns)
+                writer.writerows(rows)
+            print(f"wrote {folder / f'{name}.csv'} ({len(rows)} rows)")
+        return 0
+    for name, (columns, rows) in tables.items():
+        print(f"{name} ({len(rows)} rows)")
+        print("  " + "  ".join(columns))
+        for row in rows:
+            print("  " + "  ".join("" if value is None else str(value) for value in row))
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     pipeline = sub.add_parser("pipeline", help="run the data pipeline (Dagster assets) in-process")
     pipeline.add_argument("action", choices=["run"])
@@ -118,3 +164,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     dead.add_argument("--reason", help="only this reason_code")
     dead.add_argument("--limit", type=int, default=50)
     dead.set_defaults(run=dead_letters)
+
+    recon = sub.add_parser("reconcile", help="reconciliation marts for a date range (finance)")
+    recon.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD (UTC)")
+    recon.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD (UTC)")
+    recon.add_argument("--csv", help="write reconciliation_daily.csv and reconciliation_exceptions.csv here")
+    recon.set_defaults(run=reconcile)

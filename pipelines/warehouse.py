@@ -69,6 +69,32 @@ SCHEMA = (
         primary key (run_id, source)
     )
     """,
+    # Finance extracts (pipelines/extracts.py replaces them each run); empty until the first one.
+    """
+    create table if not exists raw.journal_lines (
+        line_id bigint, entry_id varchar, entry_type varchar, occurred_at timestamptz, account_code varchar,
+        project_id varchar, currency varchar, amount_minor bigint, support_id varchar, dispute_id varchar,
+        payout_id varchar, provider_object_id varchar
+    )
+    """,
+    """
+    create table if not exists raw.supports (
+        support_id varchar, project_id varchar, supporter_id varchar, status varchar, amount_minor bigint,
+        currency varchar, succeeded_at timestamptz, created_at timestamptz
+    )
+    """,
+    """
+    create table if not exists raw.disputes (
+        dispute_id varchar, provider_dispute_id varchar, support_id varchar, project_id varchar, status varchar,
+        amount_minor bigint, currency varchar, provider_created_at timestamptz, closed_at timestamptz
+    )
+    """,
+    """
+    create table if not exists raw.provider_balance_transactions (
+        transaction_id varchar, amount_minor bigint, currency varchar, reporting_category varchar, source varchar,
+        created timestamptz, provider_source varchar
+    )
+    """,
     "create table if not exists raw.watermarks (source varchar primary key, position bigint not null)",
     """
     create table if not exists raw.ingested_files (
@@ -92,3 +118,10 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
         yield connection
     finally:
         connection.close()
+
+
+def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    row = connection.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+    ).fetchone()
+    return bool(row and row[0])

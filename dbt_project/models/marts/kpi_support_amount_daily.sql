@@ -1,0 +1,19 @@
+-- One row per (kpi_date, currency) with at least one support that day.
+with supports as (
+    select event_date, currency, amount_minor
+    from {{ ref('fct_events') }}
+    where event_name = 'payment_succeeded'
+),
+
+final as (
+    select
+        event_date as kpi_date,
+        currency,
+        count(*) as supports,
+        sum(amount_minor) as gross_amount_minor,
+        avg(cast(amount_minor as double precision)) as average_support_amount_minor
+    from supports
+    group by event_date, currency
+)
+
+select * from final

@@ -1,0 +1,55 @@
+"""Extracts for finance: the OLTP journal, supports and disputes, and the provider's balance transactions."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from dagster import AssetExecutionContext, MaterializeResult, asset
+
+from api.payments.gateway import PaymentGateway
+from pipelines import warehouse
+from pipelines.extracts import extract_oltp, load_provider_transactions, report_transactions
+from pipelines.resources import PatronageConfig
+
+# No `from __future__ import annotations` here: Dagster inspects the context parameter's real type.
+
+LOCAL_PLACEHOLDER_KEY = "sk_test_patronage_local"
+
+
+@asset(group_name="extracts", compute_kind="postgres", key_prefix=["raw"], name="oltp_extracts")
+def oltp_extracts(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
+    """raw.journal_lines, raw.supports and raw.disputes: full copies from the OLTP database."""
+    where = patronage.locations()
+    with warehouse.connect(where.warehouse) as connection:
+        counts = extract_oltp(connection, where.oltp_dsn)
+    context.log.info(f"extracted {counts}")
+    return MaterializeResult(metadata=dict(counts))
+
+
+@asset(group_name="extracts", compute_kind="stripe", key_prefix=["raw"], name="provider_balance_transactions")
+def provider_balance_transactions(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
+    """raw.provider_balance_transactions: itemized balance-change report CSVs in
+    PATRONAGE_PROVIDER_REPORTS_DIR when there are any, else the Stripe API (STRIPE_API_BASE honoured)."""
+    settings = patronage.settings
+    where = patronage.locations()
+    transactions = report_transactions(settings.paths.provider_reports_dir)
+    source = "report_csv"
+    if not transactions:
+        if settings.stripe.api_base is None and settings.stripe.secret_key == LOCAL_PLACEHOLDER_KEY:
+            context.log.warning("no provider reports and no Stripe configured: provider side left empty")
+            source = "none"
+        else:
+            with warehouse.connect(where.warehouse, read_only=True) as connection:
+                has_journal = warehouse.table_exists(connection, "raw", "journal_lines")
+                row = (
+                    connection.execute("select min(occurred_at) from raw.journal_lines").fetchone()
+                    if has_journal
+                    else None
+                )
+            since = row[0] if row and row[0] else datetime.now(UTC) - timedelta(days=90)
+            transactions = asyncio.run(
+                PaymentGateway(settings.stripe).balance_transactions(since, datetime.now(UTC) + timedelta(days=1))
+            )
+            source = "stripe_api"
+    with warehouse.connect(where.warehouse) as connection:
+        count = load_provider_transactions(connection, transactions, source)
+    return MaterializeResult(metadata={"transactions": count, "provider_source": source})
