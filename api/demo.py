@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import socket
 import threading
 import time
@@ -24,7 +25,7 @@ import uvicorn
 from api.app import create_app
 from api.app_client import AppClient
 from api.auth import Role, issue_token
-from api.settings import Settings
+from api.settings import Settings, load_settings
 
 
 def _step(message: str) -> None:
@@ -87,6 +88,38 @@ def _signed_refund(settings: Settings, support: dict[str, object], payments: str
     ).encode()
     signature = hmac.new(settings.stripe.webhook_secret.encode(), f"{created}.".encode() + payload, hashlib.sha256)
     return payload, f"t={created},v1={signature.hexdigest()}"
+
+
+def _print_marts(settings: Settings) -> None:
+    """What analysts and finance see in the warehouse after the run."""
+    import duckdb
+
+    from pipelines import warehouse
+
+    if not settings.paths.warehouse.exists():
+        return
+    queries = {
+        "funnel (marts.funnel_daily, last day)": "select platform, step_name, users, round(conversion_from_start, 3) "
+        "from marts.funnel_daily where event_date = (select max(event_date) from marts.funnel_daily) "
+        "order by platform, step_index",
+        "KPIs (marts.kpi_daily, last 3 days)": "select kpi_date, viewers, supporters, supports, "
+        "round(support_conversion_rate, 3) from marts.kpi_daily order by kpi_date desc limit 3",
+        "reconciliation (marts.reconciliation_daily)": "select recon_date, currency, category, journal_minor, "
+        "provider_minor, status from marts.reconciliation_daily order by recon_date desc, category limit 6",
+        "dead letters by reason": "select reason_code, count(*) from marts.dead_letter_events "
+        "group by 1 order by 2 desc",
+        "guardrail (marts.bitrate_guardrail_state)": "select level, count(*) from marts.bitrate_guardrail_state "
+        "group by 1 order by 1",
+    }
+    with warehouse.connect(settings.paths.warehouse, read_only=True) as connection:
+        for title, query in queries.items():
+            try:
+                rows = connection.execute(query).fetchall()
+            except duckdb.Error:  # a mart the run did not build is reported as empty, not fatal
+                rows = []
+            print(f"  {title}:")
+            for row in rows or [("(none)",)]:
+                print("    " + "  ".join(str(value) for value in row))
 
 
 def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, supporters: int = 6) -> int:
@@ -156,6 +189,8 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, su
             ).json()
 
         _step("running the data pipeline (patronage pipeline run)")
+        os.environ["STRIPE_API_BASE"] = stripe_url  # the pipeline reads the provider's balance from the emulator too
+        load_settings.cache_clear()
         pipeline_ok = run_pipeline(argparse.Namespace(), settings) == 0
 
         print()
@@ -165,9 +200,10 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, su
         for row in balances["balances"]:
             print(f"    {row['account_code']:<22} {row['currency']} {row['balance_minor']:>8}")
         print(
-            "  reconciliation today:",
+            "  reconciliation today (API check):",
             ", ".join(f"{r['category']}={r['status']}" for r in check["results"]) or "no movements",
         )
+        _print_marts(settings)
         print(f"  API:        {base}   OpenAPI: {base}/schema/openapi.json   docs: {base}/schema/swagger")
         print(f"  warehouse:  {settings.paths.warehouse} (open read-only with DuckDB)")
         print(f"  dead letters: uv run patronage dead-letter list   (files under {settings.paths.dead_letter_dir})")

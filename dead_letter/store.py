@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import tempfile
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import msgspec
 
 _NAMESPACE = uuid.UUID("0b7d7c55-36a5-4f8e-8f0a-1f7d2b7a9e41")
 
@@ -87,29 +89,28 @@ def write_files(directory: Path, run_id: str, letters: list[DeadLetter]) -> list
 
 
 def insert_rows(connection: duckdb.DuckDBPyConnection, letters: list[DeadLetter]) -> None:
+    """Bulk insert through a temporary NDJSON file (row-by-row inserts into DuckDB are slow)."""
     if not letters:
         return
-    rows = []
-    for letter in letters:
-        raw, encoding = letter.raw_text
-        rows.append(
-            (
-                letter.dead_letter_id,
-                letter.run_id,
-                letter.source,
-                letter.source_ref,
-                letter.received_at,
-                letter.reason_code,
-                json.dumps(letter.errors),
-                letter.event_id,
-                letter.event_name,
-                raw,
-                encoding,
-            )
+    with tempfile.NamedTemporaryFile("wb", suffix=".ndjson", delete=False) as handle:
+        for letter in letters:
+            record = letter.record()
+            record["errors"] = json.dumps(record["errors"])
+            handle.write(msgspec.json.encode(record) + b"\n")
+    try:
+        connection.execute(
+            """
+            insert into marts.dead_letter_events (dead_letter_id, run_id, source, source_ref, received_at, reason_code,
+                                                  errors, event_id, event_name, raw, raw_encoding)
+            select dead_letter_id, run_id, source, source_ref, received_at::timestamptz, reason_code, errors::json,
+                   event_id, event_name, raw, raw_encoding
+              from read_json(?, format = 'newline_delimited', columns = {
+                dead_letter_id: 'varchar', run_id: 'varchar', source: 'varchar', source_ref: 'varchar',
+                received_at: 'varchar', reason_code: 'varchar', errors: 'varchar', event_id: 'varchar',
+                event_name: 'varchar', raw: 'varchar', raw_encoding: 'varchar'})
+            on conflict do nothing
+            """,
+            [handle.name],
         )
-    connection.executemany(
-        "insert into marts.dead_letter_events (dead_letter_id, run_id, source, source_ref, received_at, reason_code, "
-        "errors, event_id, event_name, raw, raw_encoding) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "on conflict do nothing",
-        rows,
-    )
+    finally:
+        Path(handle.name).unlink()

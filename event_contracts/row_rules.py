@@ -58,11 +58,12 @@ def timestamp_violations(document: Mapping[str, Any], received_at: datetime) -> 
     if occurred_ns is None:
         return []
     ahead_ns = occurred_ns - _epoch_ns(received_at)
-    received = received_at.isoformat()
     if ahead_ns > FUTURE_LIMIT // timedelta(microseconds=1) * 1_000:
+        received = received_at.isoformat()
         message = f"occurred {ahead_ns / 3.6e12:.3f} h after it was received ({received}); the limit is 24 h"
         return [Violation(Reason.FUTURE_TIMESTAMP, "$.occurred_at", message)]
     if -ahead_ns > STALE_LIMIT // timedelta(microseconds=1) * 1_000:
+        received = received_at.isoformat()
         message = f"occurred {-ahead_ns / 8.64e13:.3f} days before it was received ({received}); the limit is 30 days"
         return [Violation(Reason.STALE_EVENT, "$.occurred_at", message)]
     return []

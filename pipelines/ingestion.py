@@ -9,7 +9,6 @@ dead_lettered — is checked before the commit; a run that breaks it writes noth
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import msgspec
 
 from dead_letter.store import DeadLetter, insert_rows, write_files
 from event_contracts import (
@@ -186,10 +186,10 @@ def _insert_accepted(
     """Bulk insert through a temporary NDJSON file (DuckDB reads it far faster than row inserts)."""
     if not accepted:
         return
-    with tempfile.NamedTemporaryFile("w", suffix=".ndjson", delete=False, encoding="utf-8") as handle:
+    with tempfile.NamedTemporaryFile("wb", suffix=".ndjson", delete=False) as handle:
         for item, document, digest in accepted:
             handle.write(
-                json.dumps(
+                msgspec.json.encode(
                     {
                         "event_id": document["event_id"],
                         "event_name": document["event_name"],
@@ -203,17 +203,18 @@ def _insert_accepted(
                         "anonymous_id": document.get("anonymous_id"),
                         "session_id": document.get("session_id"),
                         "project_id": document.get("project_id"),
-                        "properties": json.dumps(document.get("properties", {})),
-                        "context": json.dumps(document["context"]) if document.get("context") is not None else None,
+                        "properties": msgspec.json.encode(document.get("properties", {})).decode(),
+                        "context": msgspec.json.encode(document["context"]).decode()
+                        if document.get("context") is not None
+                        else None,
                         "raw": item.raw.decode("utf-8"),
                         "raw_sha256": digest,
                         "source": item.source,
                         "source_ref": item.source_ref,
                         "run_id": run_id,
-                    },
-                    ensure_ascii=False,
+                    }
                 )
-                + "\n"
+                + b"\n"
             )
     try:
         connection.execute(

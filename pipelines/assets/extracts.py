@@ -1,7 +1,7 @@
 """Extracts for finance: the OLTP journal, supports and disputes, and the provider's balance transactions."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
@@ -45,7 +45,10 @@ def provider_balance_transactions(context: AssetExecutionContext, patronage: Pat
                     if has_journal
                     else None
                 )
-            since = row[0] if row and row[0] else datetime.now(UTC) - timedelta(days=90)
+            first = row[0] if row and row[0] else datetime.now(UTC) - timedelta(days=90)
+            # Whole UTC days, one before the journal's first: reconciliation compares days, and the
+            # provider stamps a charge before our webhook books it.
+            since = datetime.combine(first.astimezone(UTC).date() - timedelta(days=1), time.min, tzinfo=UTC)
             transactions = asyncio.run(
                 PaymentGateway(settings.stripe).balance_transactions(since, datetime.now(UTC) + timedelta(days=1))
             )

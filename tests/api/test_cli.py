@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -67,5 +68,13 @@ def test_demo_runs_on_embedded_defaults_twice(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
         assert "supports by final status" in result.stdout
         assert "pipeline run succeeded" in result.stdout
-        assert "reconciliation today: charge=matched" in result.stdout
+        assert "reconciliation today (API check): charge=matched" in result.stdout
+        assert "funnel (marts.funnel_daily" in result.stdout
+        recon = re.findall(
+            r"^ {4}\d{4}-\d\d-\d\d  [A-Z]{3}  (?:charge|refund)  -?\d+  -?\d+  (\w+)$",
+            result.stdout,
+            flags=re.MULTILINE,
+        )
+        assert recon, "the marts' reconciliation rows are missing from the summary"
+        assert set(recon) == {"matched"}  # the marts reconcile too, re-runs included
     assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
