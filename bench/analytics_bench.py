@@ -7,8 +7,6 @@ hand-written DuckDB query computing funnel_daily directly on the same data, in t
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -16,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import warehouse
-from pipelines.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from pipelines.project import dbt_build
 
 GENERATE = """
 insert into raw.events (event_id, event_name, schema_version, occurred_at, received_at, platform, user_id,
@@ -85,24 +83,7 @@ def run(events: int, scratch: Path) -> tuple[float, float, float]:
     generated = time.perf_counter() - started
 
     started = time.perf_counter()
-    result = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "build",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(scratch / "target"),
-            "--log-path",
-            str(scratch / "logs"),
-        ],
-        env={**os.environ, "PATRONAGE_WAREHOUSE": str(path)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = dbt_build({"PATRONAGE_WAREHOUSE": str(path)}, scratch)
     dbt_seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(result.stdout[-3000:])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from bench.validation_bench import write_events
-from pipelines.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from pipelines.project import dbt_build
 from pipelines.runs import Locations, ingest_landing_files
 
 RECEIVED_AT = datetime(2026, 11, 27, 12, tzinfo=UTC).timestamp()  # the generated events' day
@@ -44,24 +43,7 @@ def main(events: int) -> None:
         ingest = time.perf_counter() - started
 
         started = time.perf_counter()
-        result = subprocess.run(
-            [
-                DBT_EXECUTABLE,
-                "build",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(root / "target"),
-                "--log-path",
-                str(root / "logs"),
-            ],
-            env={**os.environ, "PATRONAGE_WAREHOUSE": str(where.warehouse)},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = dbt_build({"PATRONAGE_WAREHOUSE": str(where.warehouse)}, root)
         build = time.perf_counter() - started
         if result.returncode != 0:
             raise SystemExit(result.stdout[-3000:])

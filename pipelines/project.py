@@ -41,3 +41,32 @@ def prepare_manifest() -> Path:
             cwd=DBT_PROJECT_DIR,
         )
     return manifest
+
+
+def dbt_build(
+    environment: dict[str, str], scratch: Path, select: tuple[str, ...] = (), timeout: float = 1800
+) -> subprocess.CompletedProcess[str]:
+    """`dbt build` outside Dagster (tests, benchmarks), with target and logs under `scratch`.
+
+    `environment` picks the warehouse (PATRONAGE_WAREHOUSE, or PATRONAGE_DBT_TARGET=postgres and its
+    PATRONAGE_WAREHOUSE_PG_*); with `select`, only tests whose parents are all selected run.
+    """
+    import os
+
+    command = [
+        DBT_EXECUTABLE,
+        "build",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(scratch / "target"),
+        "--log-path",
+        str(scratch / "logs"),
+    ]
+    if select:
+        command += ["--select", *select, "--indirect-selection", "cautious"]
+    return subprocess.run(  # noqa: S603 (our own dbt, our own project)
+        command, env={**os.environ, **environment}, capture_output=True, text=True, timeout=timeout, check=False
+    )

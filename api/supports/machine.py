@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 Status = Literal[
     "prepared",
@@ -23,6 +23,7 @@ Status = Literal[
     "disputed",
     "charged_back",
 ]
+STATUSES: tuple[Status, ...] = get_args(Status)
 DisputeState = Literal["none", "open", "won", "lost"]
 
 # Client-requested transitions (api source); anything else requested by a client is 409.

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import warehouse
+from pipelines.project import dbt_build
 from tests.analytics.event_stream import EMPTY_DAY, FUNNEL_STEPS, US_DST_ENDS, WINDOW, Event, generate_events
 from tests.analytics.marts_expected import Entry, ExpectedMarts, Mart, expected_marts, utc_day
 
@@ -120,31 +119,10 @@ def write_raw_events(path: Path, events: list[Event]) -> None:
 
 
 def run_dbt_build(path: Path, scratch: Path) -> None:
-    """Build and test the marts under test and their parents (not the rest of the project)."""
-    command = [
-        str(DBT),
-        "build",
-        "--project-dir",
-        str(DBT_PROJECT),
-        "--profiles-dir",
-        str(DBT_PROJECT),
-        "--target-path",
-        str(scratch / "target"),
-        "--log-path",
-        str(scratch / "logs"),
-        "--select",
-        *(f"+{mart}" for mart in MARTS),
-        "--indirect-selection",
-        "cautious",
-    ]
-    environment = {
-        **os.environ,
-        "PATRONAGE_WAREHOUSE": str(path),
-        "PATRONAGE_DBT_TARGET": "duckdb",
-        "DBT_TARGET_PATH": str(scratch / "target"),
-        "TZ": "America/New_York",
-    }
-    result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300, check=False)
+    """Build and test the marts under test and their parents (not the rest of the project), in a zone
+    with daylight saving time: the marts must be UTC whatever the session's zone."""
+    environment = {"PATRONAGE_WAREHOUSE": str(path), "PATRONAGE_DBT_TARGET": "duckdb", "TZ": "America/New_York"}
+    result = dbt_build(environment, scratch, tuple(f"+{mart}" for mart in MARTS), timeout=300)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 

@@ -7,8 +7,6 @@ import asyncio
 import csv
 import io
 import math
-import os
-import subprocess
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +17,7 @@ import psycopg2
 import pytest
 
 from pipelines import warehouse
-from pipelines.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from pipelines.project import dbt_build as build
 from tests.analytics.event_stream import generate_events
 from tests.analytics.test_marts_against_python import write_raw_events
 from tests.conftest import _dsn, recreate_database
@@ -83,25 +81,7 @@ def pg_environment(dsn: str) -> dict[str, str]:
 
 
 def dbt_build(environment: dict[str, str], scratch: Path) -> None:
-    result = subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "build",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(scratch / "target"),
-            "--log-path",
-            str(scratch / "logs"),
-        ],
-        env={**os.environ, **environment},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = build(environment, scratch, timeout=600)
     assert result.returncode == 0, result.stdout[-6000:]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import subprocess
 import uuid
@@ -14,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.project import dbt_build as build
 from pipelines.warehouse import connect
 from tests.guardrail.reference_rule import Action, Event, State, Trace, evaluate
 
@@ -135,13 +135,8 @@ def raw_row(event: Event) -> dict[str, str | None]:
 
 
 def dbt_build(warehouse: Path, scratch: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATRONAGE_WAREHOUSE": str(warehouse), "PATRONAGE_DBT_TARGET": "duckdb"}
-    command = [str(DBT), "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"]
-    command += ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")]
-    command += ["--select", "+bitrate_guardrail_actions", "+bitrate_guardrail_state"]
-    # Only tests whose parents are all built here: others' tests that also read fct_events (kpi_daily, ...) wait.
-    command += ["--indirect-selection", "cautious"]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    environment = {"PATRONAGE_WAREHOUSE": str(warehouse), "PATRONAGE_DBT_TARGET": "duckdb"}
+    return build(environment, scratch, ("+bitrate_guardrail_actions", "+bitrate_guardrail_state"), timeout=600)
 
 
 def marts(warehouse: Path) -> tuple[list[Action], list[State]]:

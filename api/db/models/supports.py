@@ -11,19 +11,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.models.base import Base, created_at_column
+from api.supports.machine import STATUSES
 
-SUPPORT_STATUSES = (
-    "prepared",
-    "pending_payment",
-    "succeeded",
-    "failed",
-    "expired",
-    "refund_pending",
-    "refunded",
-    "disputed",
-    "charged_back",
-)
-_STATUS_LIST = ", ".join(f"'{s}'" for s in SUPPORT_STATUSES)
+_STATUS_LIST = ", ".join(f"'{s}'" for s in STATUSES)
 
 
 class Support(Base):
