@@ -15,7 +15,8 @@ from api.pagination import Position
 if TYPE_CHECKING:
     from api.journal.services import Cause
 
-# provider_balance moves under these reporting categories (see chart.RECONCILIATION_CATEGORY).
+# provider_balance moves under these reporting categories (the same mapping as the dbt seed
+# journal_entry_categories, which the reconciliation marts use).
 _CATEGORY_BY_ENTRY_TYPE = {
     "support_hold": "charge",
     "refund": "refund",

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.models import Dispute, Support, SupportStatusHistory
@@ -92,12 +92,6 @@ async def expired_prepared_ids(session: AsyncSession, now: datetime, limit: int)
         .with_for_update(skip_locked=True)
     )
     return list((await session.scalars(query)).all())
-
-
-async def touch(session: AsyncSession, support_id: uuid.UUID, now: datetime) -> None:
-    await session.execute(
-        update(Support).where(Support.support_id == support_id).values(version=Support.version + 1, updated_at=now)
-    )
 
 
 _STATUS_DOCUMENT_SQL = """
