@@ -70,7 +70,9 @@ def admin_url() -> str:
 
 @pytest.fixture(scope="session")
 async def database_url(admin_url: str, worker_id: str) -> str:
-    url = await recreate_database(admin_url, f"patronage_test_{worker_id}")
+    # PATRONAGE_TEST_DB_PREFIX lets several pytest sessions share one server without colliding.
+    prefix = os.environ.get("PATRONAGE_TEST_DB_PREFIX", "patronage_test")
+    url = await recreate_database(admin_url, f"{prefix}_{worker_id}")
     await asyncio.to_thread(migrate.upgrade, url)
     return url
 

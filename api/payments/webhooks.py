@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db.models import Support
 from api.disputes import services as disputes
 from api.events.landing import land_server_event, server_event
+from api.notifications import services as notifications
 from api.supports import repositories as supports_repo
 from api.supports import services as supports
 
@@ -141,6 +142,14 @@ async def payment_failed(hook: Webhook) -> Result:
                 project_id=support.project_id,
                 properties=properties,
             ),
+        )
+        await notifications.notify(
+            hook.session,
+            "payment_failed",
+            dedupe_key=hook.event_id,
+            payload={**properties, "project_id": str(support.project_id)},
+            recipients={"supporter": [support.supporter_id]},
+            now=hook.now,
         )
     return result
 

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth import Principal
 from api.db.models import Project, ProjectUpdate, RewardTier
 from api.errors import Conflict, FieldError, NotFound, ValidationFailed
+from api.notifications import repositories as notification_repo
+from api.notifications import services as notifications
 from api.pagination import decode_cursor, encode_cursor
 from api.projects import repositories as repo
 from api.projects.schemas import (
@@ -121,4 +123,12 @@ async def add_update(
     )
     await repo.add_update(session, update)
     await session.refresh(update, ["created_at"])
+    await notifications.notify(
+        session,
+        "campaign_update",
+        dedupe_key=str(update.update_id),
+        payload={"project_id": str(project_id), "update_id": str(update.update_id), "title": update.title},
+        recipients={"supporter": await notification_repo.project_supporters(session, project_id)},
+        now=update.created_at,
+    )
     return ProjectUpdateRead(update.update_id, project_id, update.title, update.body, update.created_at)

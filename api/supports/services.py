@@ -20,6 +20,7 @@ from api.db.models import Dispute, Support
 from api.errors import Conflict, DomainError, NotFound
 from api.events.landing import land_server_event, server_event
 from api.journal import services as journal
+from api.notifications import services as notifications
 from api.payments.gateway import PaymentGateway
 from api.projects import repositories as projects
 from api.projects.services import ProjectNotFound
@@ -409,6 +410,14 @@ async def record_capture(
                 },
             ),
         )
+        await notifications.notify(
+            session,
+            "payment_succeeded",
+            dedupe_key=str(support.support_id),
+            payload=_notification_payload(support),
+            recipients=await notifications.project_audience(session, support.project_id, support.supporter_id),
+            now=captured_at,
+        )
 
 
 async def record_failure(
@@ -458,3 +467,20 @@ async def record_refund(
             properties={"support_id": str(support.support_id), "amount_minor": delta, "currency": support.currency},
         ),
     )
+    await notifications.notify(
+        session,
+        "refund_issued",
+        dedupe_key=f"{support.support_id}:{refunded_total}",
+        payload={**_notification_payload(support), "amount_minor": delta},
+        recipients=await notifications.project_audience(session, support.project_id, support.supporter_id),
+        now=refunded_at,
+    )
+
+
+def _notification_payload(support: Support) -> dict[str, Any]:
+    return {
+        "support_id": str(support.support_id),
+        "project_id": str(support.project_id),
+        "amount_minor": support.amount_minor,
+        "currency": support.currency,
+    }

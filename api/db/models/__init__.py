@@ -5,6 +5,7 @@ from api.db.models.disputes import Dispute
 from api.db.models.events import EventLanding
 from api.db.models.idempotency import IdempotencyKey
 from api.db.models.journal import JournalEntry, JournalLine
+from api.db.models.notifications import NotificationDelivery, NotificationEvent, UserContact
 from api.db.models.payments import ProviderEvent
 from api.db.models.projects import PlaybackCap, Project, ProjectUpdate, RewardTier
 from api.db.models.ratelimit import RateLimitWindow
@@ -18,6 +19,8 @@ __all__ = [
     "IdempotencyKey",
     "JournalEntry",
     "JournalLine",
+    "NotificationDelivery",
+    "NotificationEvent",
     "PlaybackCap",
     "Project",
     "ProjectUpdate",
@@ -28,4 +31,5 @@ __all__ = [
     "RewardTier",
     "Support",
     "SupportStatusHistory",
+    "UserContact",
 ]

@@ -1,0 +1,23 @@
+"""Dispute SLA clocks, breaches and recovery attempts.
+
+Revision ID: 2026_11_27_0006
+Revises: 2026_11_27_0005
+Created: 2026-11-27 22:00:00
+
+Rollback note: (to be written with the tables)
+"""
+
+from __future__ import annotations
+
+revision = "2026_11_27_0006"
+down_revision = "2026_11_27_0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
