@@ -65,6 +65,23 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    from datetime import timedelta
+
+    from api.worker import run_worker
+
+    url = _database_url(settings)
+    if settings.auto_migrate:
+        from api.db.migrate import upgrade
+
+        upgrade(url)
+    print(f"Patronage worker started (loops: {', '.join(args.only) or 'all'}); SIGTERM stops it cleanly", flush=True)
+    lease = timedelta(seconds=args.lease_seconds)
+    asyncio.run(run_worker(settings, url, once=args.once, only=args.only, lease=lease))
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from api.demo import run_demo
 
@@ -94,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", help="user UUID (default: a new one)")
     token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
     token.set_defaults(run=_token)
+
+    worker = sub.add_parser("worker", help="run the background loops (notifications, payouts, SLA sweep, expiry)")
+    worker.add_argument("--once", action="store_true", help="exit when every loop has run out of work")
+    worker.add_argument("--only", nargs="*", default=[], help="run only these loops (by name)")
+    worker.add_argument("--lease-seconds", type=float, default=60, help="how long a claim lasts if a worker dies")
+    worker.set_defaults(run=_worker)
 
     demo = sub.add_parser("demo", help="run the system on embedded defaults and show the result")
     demo.add_argument("--host", default="127.0.0.1")

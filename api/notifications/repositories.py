@@ -60,3 +60,145 @@ async def project_supporters(session: AsyncSession, project_id: uuid.UUID) -> li
         {"p": project_id},
     )
     return list(rows)
+
+
+# --- the worker's queue ------------------------------------------------------------------------
+
+_CLAIM = text(
+    """
+    with due as (
+        select delivery_id from notification_deliveries
+        where status = 'pending' and next_attempt_at <= :now
+          and (lease_expires_at is null or lease_expires_at <= :now)
+        order by next_attempt_at
+        limit :limit
+        for update skip locked
+    )
+    update notification_deliveries d
+    set lease_owner = :owner, lease_expires_at = :lease_until
+    from due, notification_events e
+    where d.delivery_id = due.delivery_id and e.notification_event_id = d.notification_event_id
+    returning d.delivery_id, d.channel, d.recipient_id, d.attempts, e.event_type, e.payload,
+        (select c.email from user_contacts c where c.user_id = d.recipient_id) as email,
+        (select c.push_token from user_contacts c where c.user_id = d.recipient_id) as push_token
+    """
+)
+_DELIVERED = text(
+    "update notification_deliveries set status = 'delivered', delivered_at = :now, attempts = attempts + 1, "
+    "lease_owner = null, lease_expires_at = null, last_error = null "
+    "where delivery_id = any(:ids) and lease_owner = :owner and status = 'pending'"
+)
+# 30 s x 2^attempt after a failed attempt; the MAX_ATTEMPTS-th failure (or a permanent one) is final.
+_FAILED = text(
+    """
+    update notification_deliveries d
+    set attempts = d.attempts + 1,
+        status = case when f.permanent or d.attempts + 1 >= :max_attempts then 'dead' else 'pending' end,
+        next_attempt_at = cast(:now as timestamptz) + make_interval(secs => :base * power(2, d.attempts)),
+        last_error = f.error, lease_owner = null, lease_expires_at = null
+    from jsonb_to_recordset(cast(:failures as jsonb)) as f(delivery_id uuid, error text, permanent boolean)
+    where d.delivery_id = f.delivery_id and d.lease_owner = :owner and d.status = 'pending'
+    """
+)
+
+
+async def claim(
+    session: AsyncSession, owner: str, now: datetime, lease_until: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Lease up to `limit` due deliveries to `owner`; rows leased by a live worker are skipped."""
+    result = await session.execute(_CLAIM, {"owner": owner, "now": now, "lease_until": lease_until, "limit": limit})
+    return [dict(row) for row in result.mappings()]
+
+
+async def mark_delivered(session: AsyncSession, owner: str, ids: Sequence[uuid.UUID], now: datetime) -> None:
+    if ids:
+        await session.execute(_DELIVERED, {"ids": list(ids), "owner": owner, "now": now})
+
+
+async def mark_failed(
+    session: AsyncSession,
+    owner: str,
+    failures: Sequence[tuple[uuid.UUID, str, bool]],
+    now: datetime,
+    *,
+    base_seconds: int,
+    max_attempts: int,
+) -> None:
+    if failures:
+        rows = [
+            {"delivery_id": str(i), "error": error[:2000], "permanent": permanent} for i, error, permanent in failures
+        ]
+        await session.execute(
+            _FAILED,
+            {
+                "failures": json.dumps(rows),
+                "owner": owner,
+                "now": now,
+                "base": base_seconds,
+                "max_attempts": max_attempts,
+            },
+        )
+
+
+# --- inbox, contacts and queue stats ------------------------------------------------------------
+
+_INBOX = text(
+    """
+    select d.delivery_id, e.event_type, e.payload, d.created_at, d.read_at
+    from notification_deliveries d join notification_events e using (notification_event_id)
+    where d.recipient_id = :user and d.channel = 'in_app'
+      and (cast(:after_at as timestamptz) is null or (d.created_at, d.delivery_id) < (:after_at, :after_id))
+    order by d.created_at desc, d.delivery_id desc
+    limit :limit
+    """
+)
+_MARK_READ = text(
+    "update notification_deliveries set read_at = coalesce(read_at, :now) "
+    "where delivery_id = :id and recipient_id = :user and channel = 'in_app' returning delivery_id"
+)
+_UPSERT_CONTACT = text(
+    "insert into user_contacts (user_id, email, push_token, updated_at) values (:user, :email, :push_token, now()) "
+    "on conflict (user_id) do update set email = excluded.email, push_token = excluded.push_token, updated_at = now()"
+)
+_QUEUE_STATS = text(
+    """
+    select c.channel,
+        count(*) filter (where d.status = 'pending') as backlog,
+        count(*) filter (where d.status = 'pending' and d.next_attempt_at <= :now) as due,
+        extract(epoch from :now - min(d.created_at) filter (where d.status = 'pending')) as oldest_age_seconds,
+        count(*) filter (where d.status = 'pending' and d.lease_expires_at > :now) as in_flight,
+        count(*) filter (where d.status = 'dead') as dead,
+        count(*) filter (where d.status = 'delivered') as delivered
+    from unnest(cast(:channels as text[])) as c(channel)
+    left join notification_deliveries d on d.channel = c.channel
+    group by c.channel order by c.channel
+    """
+)
+
+
+async def inbox_page(
+    session: AsyncSession, user_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Any]:
+    params = {"user": user_id, "after_at": after[0] if after else None, "after_id": after[1] if after else None}
+    return list((await session.execute(_INBOX, {**params, "limit": limit})).mappings())
+
+
+async def inbox_item(session: AsyncSession, user_id: uuid.UUID, delivery_id: uuid.UUID) -> Any:
+    query = text(
+        "select d.delivery_id, e.event_type, e.payload, d.created_at, d.read_at "
+        "from notification_deliveries d join notification_events e using (notification_event_id) "
+        "where d.delivery_id = :id and d.recipient_id = :user and d.channel = 'in_app'"
+    )
+    return (await session.execute(query, {"id": delivery_id, "user": user_id})).mappings().first()
+
+
+async def mark_read(session: AsyncSession, user_id: uuid.UUID, delivery_id: uuid.UUID, now: datetime) -> bool:
+    return await session.scalar(_MARK_READ, {"id": delivery_id, "user": user_id, "now": now}) is not None
+
+
+async def upsert_contact(session: AsyncSession, user_id: uuid.UUID, email: str | None, push_token: str | None) -> None:
+    await session.execute(_UPSERT_CONTACT, {"user": user_id, "email": email, "push_token": push_token})
+
+
+async def queue_stats(session: AsyncSession, channels: Sequence[str], now: datetime) -> list[Any]:
+    return list((await session.execute(_QUEUE_STATS, {"channels": list(channels), "now": now})).mappings())

@@ -14,8 +14,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth import Principal
+from api.db.models.notifications import CHANNELS
+from api.errors import NotFound
 from api.notifications import repositories as repo
 from api.notifications.matrix import MATRIX, Audience, Channel, NotificationType
+from api.notifications.messages import render
+from api.notifications.schemas import ContactRead, ContactUpdate, InboxItem, InboxPage, Queues, QueueStats
+from api.pagination import decode_cursor, encode_cursor
 
 
 async def notify(
@@ -48,3 +54,65 @@ async def project_audience(
     if supporter_id is not None:
         audience["supporter"] = [supporter_id]
     return audience
+
+
+# --- the in-app inbox and contacts -------------------------------------------------------------
+
+
+class NotificationNotFound(NotFound):
+    code = "notification_not_found"
+
+
+def _inbox_item(row: Any) -> InboxItem:
+    title, text = render(row["event_type"], row["payload"])
+    return InboxItem(
+        notification_id=row["delivery_id"],
+        event_type=row["event_type"],
+        title=title,
+        text=text,
+        data=row["payload"],
+        created_at=row["created_at"],
+        read_at=row["read_at"],
+    )
+
+
+async def inbox(session: AsyncSession, user: Principal, cursor: str | None, limit: int) -> InboxPage:
+    """Newest first."""
+    after = decode_cursor(cursor)
+    rows = await repo.inbox_page(session, user.user_id, (after.at, after.id) if after else None, limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if page else None
+    return InboxPage(
+        items=[_inbox_item(row) for row in page],
+        next_cursor=encode_cursor(last["created_at"], last["delivery_id"]) if more and last else None,
+    )
+
+
+async def mark_read(session: AsyncSession, user: Principal, notification_id: uuid.UUID, now: datetime) -> InboxItem:
+    """Idempotent: the first read time is kept."""
+    if not await repo.mark_read(session, user.user_id, notification_id, now):
+        raise NotificationNotFound("Notification not found.")
+    return _inbox_item(await repo.inbox_item(session, user.user_id, notification_id))
+
+
+async def set_contact(session: AsyncSession, user: Principal, data: ContactUpdate) -> ContactRead:
+    await repo.upsert_contact(session, user.user_id, data.email, data.push_token)
+    return ContactRead(user_id=user.user_id, email=data.email, push_token=data.push_token)
+
+
+async def queues(session: AsyncSession, now: datetime) -> Queues:
+    rows = await repo.queue_stats(session, CHANNELS, now)
+    return Queues(
+        queues=[
+            QueueStats(
+                channel=row["channel"],
+                backlog=row["backlog"],
+                due=row["due"],
+                oldest_age_seconds=float(row["oldest_age_seconds"]) if row["oldest_age_seconds"] is not None else None,
+                in_flight=row["in_flight"],
+                dead=row["dead"],
+                delivered=row["delivered"],
+            )
+            for row in rows
+        ]
+    )

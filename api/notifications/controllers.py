@@ -1,0 +1,55 @@
+"""HTTP routes of notifications: the signed-in user's inbox and contact, and the ops view of the queue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar import Controller, get, post, put
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api.auth import Principal, Role
+from api.notifications import services
+from api.notifications.schemas import ContactRead, ContactUpdate, InboxItem, InboxPage, Queues
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
+
+
+class NotificationController(Controller):
+    path = "/v1"
+    tags = ["notifications"]
+
+    @get("/me/notifications", summary="The in-app inbox, newest first")
+    async def inbox(
+        self,
+        principal: NamedDependency[Principal],
+        state: State,
+        cursor: Annotated[str | None, QueryParameter()] = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> InboxPage:
+        async with state.db.transaction() as session:
+            return await services.inbox(session, principal, cursor, limit)
+
+    @post("/me/notifications/{notification_id:uuid}/read", status_code=200, summary="Mark an inbox item read")
+    async def mark_read(
+        self, notification_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+    ) -> InboxItem:
+        async with state.db.transaction() as session:
+            return await services.mark_read(session, principal, notification_id, datetime.now(UTC))
+
+    @put("/me/contact", summary="Where email and push notifications reach me (the app registers its APNs token)")
+    async def set_contact(
+        self, data: JSONBody[ContactUpdate], principal: NamedDependency[Principal], state: State
+    ) -> ContactRead:
+        async with state.db.transaction() as session:
+            return await services.set_contact(session, principal, data)
+
+    @get("/ops/queues", summary="Notification backlog, oldest age and dead deliveries per channel (ops)")
+    async def queues(self, principal: NamedDependency[Principal], state: State) -> Queues:
+        principal.require(Role.ops)
+        async with state.db.transaction() as session:
+            return await services.queues(session, datetime.now(UTC))

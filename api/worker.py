@@ -1,0 +1,118 @@
+"""`patronage worker`: the background loops of the API's domains, in one process.
+
+Each loop is a step (`now -> how much work it did`) run again at once while it finds work and after
+its interval when idle. Every step claims its rows with `FOR UPDATE SKIP LOCKED` (and deliveries
+with leases), so any number of workers can run side by side and a killed worker's claims come back.
+SIGTERM/SIGINT stop the loops after their current step: nothing is abandoned half-done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from api.db.engine import Database
+from api.notifications.channels import Transport, transports
+from api.notifications.delivery import LEASE, deliver_due
+from api.notifications.matrix import Channel
+from api.payments.gateway import PaymentGateway
+from api.settings import Settings
+from api.supports.services import expire_due
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[datetime], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Loop:
+    name: str
+    interval_seconds: float
+    step: Step
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def build_loops(
+    db: Database,
+    settings: Settings,
+    owner: str,
+    channels: dict[Channel, Transport],
+    gateway: PaymentGateway,
+    *,
+    lease: timedelta = LEASE,
+) -> list[Loop]:
+    """Every loop the worker runs, with its cadence."""
+
+    async def notifications(now: datetime) -> int:
+        return await deliver_due(db, channels, owner, now, lease=lease)
+
+    async def support_expiry(now: datetime) -> int:
+        async with db.transaction() as session:
+            return await expire_due(session, now)
+
+    return [
+        Loop("notifications", 0.5, notifications),
+        Loop("support_expiry", 60, support_expiry),
+    ]
+
+
+async def run_loop(loop: Loop, stop: asyncio.Event, *, once: bool) -> None:
+    """Run `loop` until `stop` (or, with `once`, until it finds no more work)."""
+    while not stop.is_set():
+        try:
+            done = await loop.step(datetime.now(UTC))
+        except Exception:  # a failing loop must not take the others down; its work stays claimable
+            log.exception("worker loop %s failed; retrying in %ss", loop.name, loop.interval_seconds)
+            done = 0
+            if once:
+                raise
+        if done:
+            log.debug("worker loop %s handled %d", loop.name, done)
+            continue
+        if once:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=loop.interval_seconds)
+
+
+async def run_worker(
+    settings: Settings,
+    database_url: str,
+    *,
+    once: bool = False,
+    only: Sequence[str] = (),
+    lease: timedelta = LEASE,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """The worker process's body: connect, run the loops, stop cleanly on SIGTERM/SIGINT."""
+    stop = stop or asyncio.Event()
+    owner = worker_id()
+    running = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # Not possible off the main thread (tests run workers in threads and stop them by `stop`).
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            running.add_signal_handler(sig, stop.set)
+    db = Database.connect(database_url, pool_size=4)
+    channels = transports(settings)
+    loops = build_loops(db, settings, owner, channels, PaymentGateway(settings.stripe), lease=lease)
+    if only:
+        loops = [loop for loop in loops if loop.name in only]
+    log.info("worker %s running %s", owner, ", ".join(loop.name for loop in loops))
+    try:
+        await asyncio.gather(*(run_loop(loop, stop, once=once) for loop in loops))
+    finally:
+        for channel in channels.values():
+            await channel.close()
+        await db.dispose()
+        log.info("worker %s stopped", owner)
