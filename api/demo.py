@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
 
@@ -50,6 +51,40 @@ def _start_server(settings: Settings, host: str, port: int) -> tuple[uvicorn.Ser
         time.sleep(0.1)
     bound = server.servers[0].sockets[0].getsockname()[1]
     return server, thread, int(bound)
+
+
+def _start_worker(settings: Settings) -> Callable[[], None]:
+    """`patronage worker` in a thread with its own event loop; returns the function that stops it."""
+    import asyncio
+
+    from api.db.engine import resolve_database_url
+    from api.worker import run_worker
+
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    def body() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(run_worker(settings, resolve_database_url(settings.database), stop=stop))
+
+    thread = threading.Thread(target=body, name="patronage-worker", daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+
+    return halt
+
+
+def _drained_queues(http: httpx.Client, ops: AppClient, timeout: float = 20) -> list[dict[str, object]]:
+    """The notification queues once the worker has sent everything due (or after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        queues: list[dict[str, object]] = http.get("/v1/ops/queues", headers=ops.auth).json()["queues"]
+        if all(q["due"] == 0 and q["in_flight"] == 0 for q in queues) or time.monotonic() > deadline:
+            return queues
+        time.sleep(0.2)
 
 
 def _client(http: httpx.Client, settings: Settings, role: Role) -> AppClient:
@@ -139,6 +174,8 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, su
             json={"url": f"{base}/v1/payments/webhooks/stripe", "secret": settings.stripe.webhook_secret},
         )
         payments = stripe.StripeClient(settings.stripe.secret_key, base_addresses={"api": stripe_url})
+        _step("starting the worker (notifications, payout release, dispute SLA sweep, expiry)")
+        stack.callback(_start_worker(settings))
 
         with httpx.Client(base_url=base, timeout=30) as http:
             _step("two creators publish projects (POST /v1/projects)")
@@ -187,6 +224,7 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, su
             check = http.post(
                 "/v1/reconciliation/checks", headers=ops.posting(), json={"from_date": today, "to_date": today}
             ).json()
+            queues = _drained_queues(http, ops)
 
         _step("running the data pipeline (patronage pipeline run)")
         os.environ["STRIPE_API_BASE"] = stripe_url  # the pipeline reads the provider's balance from the emulator too
@@ -202,6 +240,11 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, su
         print(
             "  reconciliation today (API check):",
             ", ".join(f"{r['category']}={r['status']}" for r in check["results"]) or "no movements",
+        )
+        print(
+            "  notifications delivered per channel:",
+            ", ".join(f"{q['channel']}={q['delivered']} (dead {q['dead']})" for q in queues),
+            f"\n    dev sinks: {settings.paths.data_dir / 'outbox'}/*.jsonl; in-app: GET /v1/me/notifications",
         )
         _print_marts(settings)
         print(f"  API:        {base}   OpenAPI: {base}/schema/openapi.json   docs: {base}/schema/swagger")
