@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import asyncpg
 from alembic.autogenerate import compare_metadata
@@ -24,7 +25,8 @@ async def tables(url: str) -> set[str]:
 
 
 async def test_upgrade_downgrade_upgrade_on_an_empty_database(admin_url: str, worker_id: str) -> None:
-    url = await recreate_database(admin_url, f"patronage_migrations_{worker_id}")
+    prefix = os.environ.get("PATRONAGE_TEST_DB_PREFIX", "patronage")
+    url = await recreate_database(admin_url, f"{prefix}_migrations_{worker_id}")
     model_tables = {t.name for t in Base.metadata.sorted_tables}
 
     await asyncio.to_thread(migrate.upgrade, url)

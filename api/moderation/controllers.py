@@ -1,0 +1,53 @@
+"""HTTP routes of moderation: report a project, the ops view of a project, decide a review case."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from api.auth import Principal, Role
+from api.idempotency import Idempotency
+from api.moderation import services
+from api.moderation.schemas import ProjectModeration, ReportCreate, ReportCreated, ReviewDecision, ReviewRead
+
+
+class ModerationController(Controller):
+    path = "/v1"
+    tags = ["moderation"]
+
+    @post("/projects/{project_id:uuid}/reports", status_code=201, summary="Report a project (any signed-in user)")
+    async def report(
+        self,
+        project_id: FromPath[uuid.UUID],
+        data: JSONBody[ReportCreate],
+        principal: NamedDependency[Principal],
+        idempotency: NamedDependency[Idempotency],
+    ) -> Response[ReportCreated]:
+        return await idempotency.run(
+            lambda session: services.report(session, principal, project_id, data, datetime.now(UTC))
+        )
+
+    @get("/projects/{project_id:uuid}/moderation", summary="A project's reports and review cases (ops)")
+    async def project_moderation(
+        self, project_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+    ) -> ProjectModeration:
+        principal.require(Role.ops)
+        async with state.db.transaction() as session:
+            return await services.project_moderation(session, project_id)
+
+    @post("/moderation/reviews/{review_id:uuid}/decision", status_code=200, summary="Decide a review case (ops)")
+    async def decide(
+        self,
+        review_id: FromPath[uuid.UUID],
+        data: JSONBody[ReviewDecision],
+        principal: NamedDependency[Principal],
+        state: State,
+    ) -> ReviewRead:
+        principal.require(Role.ops)
+        async with state.db.transaction() as session:
+            return await services.decide(session, principal, review_id, data, datetime.now(UTC))
