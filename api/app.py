@@ -21,12 +21,16 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import provide_optional_principal, provide_principal
 from api.db.engine import Database, resolve_database_url
+from api.disputes.controllers import DisputeController
 from api.errors import EXCEPTION_HANDLERS, MalformedBody
 from api.events.controllers import EventsController
 from api.idempotency import provide_idempotency
 from api.journal.controllers import JournalController
+from api.moderation.controllers import ModerationController
+from api.notifications.controllers import NotificationController
 from api.payments.controllers import StripeWebhookController
 from api.payments.gateway import PaymentGateway
+from api.payouts.controllers import PayoutController
 from api.projects.controllers import ProjectController
 from api.settings import Settings, load_settings
 from api.supports.controllers import SupportController
@@ -110,6 +114,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             StripeWebhookController,
             JournalController,
             EventsController,
+            PayoutController,
+            DisputeController,
+            NotificationController,
+            ModerationController,
         ],
         dependencies={
             "principal": Provide(provide_principal),

@@ -64,6 +64,15 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True)
+class DisputeSettings:
+    """SLA clocks of a dispute, from the provider's `created`, and the amount that escalates at once."""
+
+    ack_hours: int = 24
+    triage_hours: int = 72
+    escalation_minor: int = 50_000
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: str
     database: DatabaseSettings
@@ -73,6 +82,7 @@ class Settings:
     notifications: NotificationSettings
     payout_country: str
     dead_letter_alert_rate: float = 0.01
+    disputes: DisputeSettings = field(default_factory=DisputeSettings)
 
     @property
     def auto_migrate(self) -> bool:
@@ -99,6 +109,30 @@ def _check_url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | 
     if parts.scheme not in schemes or not (parts.netloc or parts.query):
         raise ConfigError(f"{name} must be a URL with scheme {' or '.join(schemes)} (got scheme {parts.scheme!r})")
     return value
+
+
+def _whole_number(env: dict[str, str], name: str, default: int, what: str) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{name} must be a whole number of {what}, at least 1 (got {raw!r})")
+    return value
+
+
+def _dispute_settings(env: dict[str, str]) -> DisputeSettings:
+    ack = _whole_number(env, "PATRONAGE_DISPUTE_ACK_HOURS", DisputeSettings.ack_hours, "hours")
+    triage = _whole_number(env, "PATRONAGE_DISPUTE_TRIAGE_HOURS", DisputeSettings.triage_hours, "hours")
+    if triage < ack:
+        raise ConfigError(
+            f"PATRONAGE_DISPUTE_TRIAGE_HOURS ({triage}) must be at least PATRONAGE_DISPUTE_ACK_HOURS ({ack})"
+        )
+    escalation = _whole_number(
+        env, "PATRONAGE_DISPUTE_ESCALATION_MINOR", DisputeSettings.escalation_minor, "minor units"
+    )
+    return DisputeSettings(ack_hours=ack, triage_hours=triage, escalation_minor=escalation)
 
 
 def settings_from(env: dict[str, str]) -> Settings:
@@ -157,6 +191,7 @@ def settings_from(env: dict[str, str]) -> Settings:
         ),
         payout_country=country,
         dead_letter_alert_rate=alert_rate,
+        disputes=_dispute_settings(env),
     )
 
 

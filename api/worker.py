@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from api.db.engine import Database
+from api.disputes.services import sweep_sla
 from api.notifications.channels import Transport, transports
 from api.notifications.delivery import LEASE, deliver_due
 from api.notifications.matrix import Channel
 from api.payments.gateway import PaymentGateway
+from api.payouts.services import release_due
 from api.settings import Settings
 from api.supports.services import expire_due
 
@@ -57,12 +59,20 @@ def build_loops(
     async def notifications(now: datetime) -> int:
         return await deliver_due(db, channels, owner, now, lease=lease)
 
+    async def payout_release(now: datetime) -> int:
+        return await release_due(db, gateway, now, country=settings.payout_country)
+
+    async def dispute_sla(now: datetime) -> int:
+        return await sweep_sla(db, now)
+
     async def support_expiry(now: datetime) -> int:
         async with db.transaction() as session:
             return await expire_due(session, now)
 
     return [
         Loop("notifications", 0.5, notifications),
+        Loop("payout_release", 30, payout_release),
+        Loop("dispute_sla", 30, dispute_sla),
         Loop("support_expiry", 60, support_expiry),
     ]
 

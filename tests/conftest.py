@@ -31,6 +31,7 @@ from api.app import create_app
 from api.auth import Role, issue_token
 from api.db import migrate
 from api.db.embedded import start_embedded
+from api.db.engine import Database
 from api.db.models import Base
 from api.payments import local_stripe as local_stripe_server
 from api.settings import Settings, settings_from
@@ -156,6 +157,14 @@ async def client(
         await conn.execute(f"truncate {TABLES} cascade")
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def db(database_url: str, client: AsyncTestClient[Litestar]) -> AsyncIterator[Database]:
+    """A pool of our own over the test database, for worker steps (tables emptied after the test by `client`)."""
+    database = Database.connect(database_url, pool_size=4)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

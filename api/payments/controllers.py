@@ -17,4 +17,10 @@ class StripeWebhookController(Controller):
     @post("/stripe", status_code=200, summary="Stripe webhook (the only source of payment finality)")
     async def stripe_webhook(self, request: Request, state: State) -> WebhookReceipt:  # type: ignore[type-arg]
         payload = await request.body()
-        return await services.receive(state.db, state.payments, payload, request.headers.get("stripe-signature"))
+        return await services.receive(
+            state.db,
+            state.payments,
+            payload,
+            request.headers.get("stripe-signature"),
+            state.settings,
+        )

@@ -96,6 +96,23 @@ class PaymentGateway:
         )
         return str(refund.id)
 
+    async def create_payout(
+        self, *, payout_id: str, project_id: str, amount_minor: int, currency: str, idempotency_key: str
+    ) -> str:
+        """Send `amount_minor` from the provider balance; `metadata.payout_id` lets webhooks find it. The payout id."""
+        payout = await self._call(
+            self._client.v1.payouts.create_async(
+                params={
+                    "amount": amount_minor,
+                    "currency": currency.lower(),
+                    "description": f"Patronage payout {payout_id}",
+                    "metadata": {"payout_id": payout_id, "project_id": project_id},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+        return str(payout.id)
+
     async def balance_transactions(self, since: datetime, until: datetime) -> list[BalanceTransaction]:
         """Balance transactions created in [since, until), newest first as the provider lists them."""
         window = {"gte": int(since.timestamp()), "lt": int(until.timestamp())}

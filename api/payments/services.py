@@ -19,6 +19,7 @@ from api.payments import repositories as repo
 from api.payments.gateway import PaymentGateway
 from api.payments.schemas import WebhookReceipt
 from api.payments.webhooks import HANDLERS, Result, Webhook
+from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,13 @@ def parse_event(payload: bytes) -> StripeEvent:
     return event
 
 
-async def receive(db: Database, gateway: PaymentGateway, payload: bytes, signature: str | None) -> WebhookReceipt:
+async def receive(
+    db: Database,
+    gateway: PaymentGateway,
+    payload: bytes,
+    signature: str | None,
+    settings: Settings,
+) -> WebhookReceipt:
     gateway.verify_webhook(payload, signature)
     event = parse_event(payload)
     created = datetime.fromtimestamp(event.created, tz=UTC)
@@ -69,7 +76,16 @@ async def receive(db: Database, gateway: PaymentGateway, payload: bytes, signatu
             Result("ignored")
             if handler is None
             else await handler(
-                Webhook(session=session, event_id=event.id, event_type=event.type, obj=obj, created=created, now=now)
+                Webhook(
+                    session=session,
+                    event_id=event.id,
+                    event_type=event.type,
+                    obj=obj,
+                    created=created,
+                    now=now,
+                    disputes=settings.disputes,
+                    payout_country=settings.payout_country,
+                )
             )
         )
         await repo.mark_handled(session, event.id, now, result.outcome, result.detail)

@@ -4,7 +4,8 @@ A handler records facts on the matched support (capture, failure, refund, disput
 settles to its canonical status. Facts are idempotent and commutative, so events may arrive in any
 order and more than once. Each handler answers an outcome stored on the inbox row:
 `applied` / `not_applied` (status unchanged, e.g. a failure after success) / `unmatched` (no such
-support) / `flagged` (amount or currency disagree with the support; nothing applied).
+support) / `flagged` (amount or currency disagree with the support; nothing applied). Payout events
+do the same on the matched payout (`api.payouts.services`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from api.db.models import Support
 from api.disputes import services as disputes
 from api.events.landing import land_server_event, server_event
 from api.notifications import services as notifications
+from api.payouts import services as payouts
+from api.settings import DisputeSettings
 from api.supports import repositories as supports_repo
 from api.supports import services as supports
 
@@ -38,6 +41,8 @@ class Webhook:
     obj: dict[str, Any]
     created: datetime
     now: datetime
+    disputes: DisputeSettings  # SLA clocks of the disputes opened here
+    payout_country: str  # whose business days schedule the payouts
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ async def _settle(hook: Webhook, support: Support) -> Result:
         provider_event_id=hook.event_id,
         disputes=support_disputes,
     )
+    await payouts.sync_support(hook.session, support, now=hook.now, country=hook.payout_country)
     return Result("applied" if changed else "not_applied", None if changed else f"status stays {support.status}")
 
 
@@ -222,7 +228,12 @@ async def dispute_created(hook: Webhook) -> Result:
         assert refused is not None
         return refused
     await disputes.open_dispute(
-        hook.session, support, _provider_dispute(hook.obj, hook.created), provider_event_id=hook.event_id
+        hook.session,
+        support,
+        _provider_dispute(hook.obj, hook.created),
+        provider_event_id=hook.event_id,
+        policy=hook.disputes,
+        now=hook.now,
     )
     return await _settle(hook, support)
 
@@ -242,8 +253,39 @@ async def dispute_closed(hook: Webhook) -> Result:
         outcome,
         closed_at=hook.created,
         provider_event_id=hook.event_id,
+        policy=hook.disputes,
+        now=hook.now,
     )
     return await _settle(hook, support)
+
+
+async def _payout_outcome(hook: Webhook, outcome: Literal["paid", "failed"]) -> Result:
+    obj = hook.obj
+    provider_payout_id = _id(obj.get("id"))
+    payout = await payouts.for_provider_payout(hook.session, provider_payout_id, obj.get("metadata"))
+    if payout is None:
+        return Result("unmatched", "no payout for this Stripe payout")
+    if problem := payouts.provider_mismatch(payout, obj.get("amount"), obj.get("currency")):
+        return Result("flagged", problem)
+    failure_code = obj.get("failure_code") if outcome == "failed" else None
+    changed = await payouts.record_provider_outcome(
+        hook.session,
+        payout,
+        outcome,
+        at=hook.created,
+        failure_code=failure_code if isinstance(failure_code, str) else None,
+        provider_payout_id=provider_payout_id,
+        now=hook.now,
+    )
+    return Result("applied" if changed else "not_applied", None if changed else f"payout stays {payout.status}")
+
+
+async def payout_paid(hook: Webhook) -> Result:
+    return await _payout_outcome(hook, "paid")
+
+
+async def payout_failed(hook: Webhook) -> Result:
+    return await _payout_outcome(hook, "failed")
 
 
 HANDLERS: dict[str, Callable[[Webhook], Awaitable[Result]]] = {
@@ -252,4 +294,6 @@ HANDLERS: dict[str, Callable[[Webhook], Awaitable[Result]]] = {
     "charge.refunded": charge_refunded,
     "charge.dispute.created": dispute_created,
     "charge.dispute.closed": dispute_closed,
+    "payout.paid": payout_paid,
+    "payout.failed": payout_failed,
 }

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from api.db.engine import Database
 from api.notifications import repositories as repo
@@ -22,14 +20,6 @@ from tests.conftest import free_port
 from tests.receivers import smtp_server, webhook_receiver
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(database_url: str, client: object) -> AsyncIterator[Database]:
-    """The queue's database (emptied after the test by `client`)."""
-    database = Database.connect(database_url, pool_size=4)
-    yield database
-    await database.dispose()
 
 
 def sinks(tmp_path: Path, **overrides: Transport) -> dict[Channel, Transport]:

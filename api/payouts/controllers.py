@@ -1,0 +1,46 @@
+"""HTTP routes of payouts: the project's schedule, for its creator and ops."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+
+from api.auth import Principal, Role
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.payouts import services
+from api.payouts.schemas import PayoutPage
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size.")]
+Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page.")]
+
+
+class PayoutController(Controller):
+    path = "/v1"
+    tags = ["payouts"]
+
+    @get("/projects/{project_id:uuid}/payouts", summary="The project's payouts, oldest execution date first")
+    async def list_payouts(
+        self,
+        project_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: State,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> PayoutPage:
+        principal.require(Role.creator, Role.ops)
+        async with state.db.transaction() as session:  # a read that may first write the lazy schedule
+            return await services.project_payouts(
+                session,
+                principal,
+                project_id,
+                cursor=cursor,
+                limit=limit,
+                now=datetime.now(UTC),
+                country=state.settings.payout_country,
+            )

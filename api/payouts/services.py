@@ -1,0 +1,334 @@
+"""Business rules of payouts: scheduling captured supports, the creator's list, release, provider outcomes.
+
+Scheduling. A captured support owes its creator `net_payable` (amount - refunds - open or lost
+disputes; nothing while a cancellation's refund is pending). `sync_support` makes the support's item
+on a *scheduled* payout equal to that minus what released payouts already carried, so it can be
+re-run after any event, in any order, any number of times. Items of released payouts are frozen.
+
+Zero. A scheduled payout whose items drop to nothing (everything refunded or disputed) is deleted;
+it comes back if the money does (a dispute won).
+
+Release. The worker first re-syncs the payout's supports (catching what no webhook synced, e.g. a
+cancellation whose refund is still pending), so money being taken back is not sent.
+
+Release cap. Refunds and losses booked after a release debit `creator_payable` (the journal), not a
+payout. So a release sends the items' total capped at the project's payable balance in that
+currency and records the difference as `withheld_minor`: Patronage never pays out more than it owes.
+A payout fully withheld is closed as `paid` with amount 0, without a provider call.
+
+Provider outcomes. `payout.paid` and `payout.failed` are recorded as facts with their event time; the
+status is the later one (failed on a tie). Stripe only ever moves paid → failed, so the real sequence
+gives `failed` whatever the delivery order.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, date, datetime, time
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import Principal
+from api.db.engine import Database
+from api.db.models import Dispute, ProjectPayout, Support
+from api.errors import ServiceUnavailable
+from api.events.landing import land_server_event, server_event
+from api.journal import repositories as journal_repo
+from api.journal import services as journal
+from api.notifications import services as notifications
+from api.pagination import decode_cursor, encode_cursor
+from api.payments.gateway import PaymentGateway, PaymentProviderError
+from api.payouts import calendar
+from api.payouts import repositories as repo
+from api.payouts.schemas import PayoutPage, PayoutRead, PayoutStatus
+from api.projects import repositories as projects_repo
+from api.projects.services import ProjectNotFound
+from api.supports import repositories as supports_repo
+
+log = logging.getLogger(__name__)
+
+HELD_DISPUTES = ("open", "lost")
+
+
+def net_payable(support: Support, disputes: list[Dispute]) -> int:
+    """What the creator is owed for `support`. Mirrored by `repo.supports_without_items`' filter."""
+    if support.succeeded_at is None or support.cancel_requested_at is not None:
+        return 0
+    held = sum(d.amount_minor for d in disputes if d.status in HELD_DISPUTES)
+    return max(support.amount_minor - support.refunded_minor - held, 0)
+
+
+def status_of(payout: ProjectPayout) -> PayoutStatus:
+    """The status folded from the facts: our release, then the provider's latest word."""
+    if payout.released_at is None:
+        return "scheduled"
+    if payout.failed_at is not None and (payout.paid_at is None or payout.failed_at >= payout.paid_at):
+        return "failed"
+    return "paid" if payout.paid_at is not None else "released"
+
+
+# --- scheduling ---------------------------------------------------------------------------------
+
+
+async def sync_support(session: AsyncSession, support: Support, *, now: datetime, country: str) -> None:
+    """Put what is still owed for `support` on a scheduled payout (creating it), or take it off."""
+    if support.succeeded_at is None:
+        return
+    items = await repo.support_items(session, support.support_id)
+    disputes = await supports_repo.disputes(session, support.support_id)
+    released = sum(i.amount_minor for i in items if i.status != "scheduled")
+    owed = max(net_payable(support, disputes) - released, 0)
+    pending = next((i for i in items if i.status == "scheduled"), None)
+    if pending is None:
+        if owed > 0:
+            payout_id = await _scheduled_payout(session, support, now, country)
+            await repo.set_item(session, payout_id, support.support_id, owed)
+            await repo.refresh_totals(session, payout_id, now)
+        return
+    if owed == pending.amount_minor:
+        return
+    if owed > 0:
+        await repo.set_item(session, pending.payout_id, support.support_id, owed)
+    else:
+        await repo.delete_item(session, pending.payout_id, support.support_id)
+    await repo.refresh_totals(session, pending.payout_id, now)
+
+
+async def _scheduled_payout(session: AsyncSession, support: Support, now: datetime, country: str) -> uuid.UUID:
+    """The payout of the support's execution date; the next business day's if that one is released already."""
+    assert support.succeeded_at is not None
+    day = calendar.execution_date(support.succeeded_at, country)
+    today = now.astimezone(UTC).date()
+    while True:
+        payout_id, status = await repo.upsert_payout(
+            session,
+            project_id=support.project_id,
+            currency=support.currency,
+            execution_date=day,
+            settlement_target_date=calendar.settlement_target_date(day, country),
+        )
+        if status == "scheduled":
+            return payout_id
+        day = calendar.next_business_day(max(day, today), country)
+
+
+async def project_payouts(
+    session: AsyncSession,
+    viewer: Principal,
+    project_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int,
+    now: datetime,
+    country: str,
+) -> PayoutPage:
+    """The project's payouts, oldest execution first; captured supports without a payout are scheduled first."""
+    project = await projects_repo.get_project(session, project_id)
+    if project is None or (not viewer.is_ops and project.creator_id != viewer.user_id):
+        raise ProjectNotFound("Project not found.")
+    for support in await repo.supports_without_items(session, project_id):
+        await sync_support(session, support, now=now, country=country)
+    after = decode_cursor(cursor)
+    rows = await repo.page(session, project_id, (after.at.date(), after.id) if after else None, limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    return PayoutPage(
+        items=[payout_read(p) for p in page],
+        next_cursor=encode_cursor(_midnight(page[-1].execution_date), page[-1].payout_id) if more else None,
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def payout_read(payout: ProjectPayout) -> PayoutRead:
+    return PayoutRead(
+        payout_id=payout.payout_id,
+        status=payout.status,  # type: ignore[arg-type]  # checked by the table's constraint
+        currency=payout.currency,
+        amount_minor=payout.amount_minor,
+        execution_date=payout.execution_date,
+        settlement_target_date=payout.settlement_target_date,
+        reserve_minor=payout.reserve_minor,
+        reserve_policy=payout.reserve_policy,  # type: ignore[arg-type]
+        support_count=payout.support_count,
+    )
+
+
+# --- release (worker step) ----------------------------------------------------------------------
+
+
+async def release_due(db: Database, gateway: PaymentGateway, now: datetime, *, country: str, limit: int = 20) -> int:
+    """Release scheduled payouts due by `now`'s UTC date, one transaction each; how many were sent.
+
+    A payout the provider refuses (or cannot be reached for) stays scheduled for the next pass; the
+    provider call carries `payout-{payout_id}` as idempotency key, so a retry after a lost commit
+    finds the same provider payout instead of sending a second one.
+    """
+    today = now.astimezone(UTC).date()
+    seen: list[uuid.UUID] = []
+    released = 0
+    while len(seen) < limit:
+        try:
+            async with db.transaction() as session:
+                payout = await repo.claim_due(session, today, seen)
+                if payout is None:
+                    return released
+                seen.append(payout.payout_id)
+                released += await _release(session, gateway, payout, now, country)
+        except (PaymentProviderError, ServiceUnavailable):
+            log.warning("payout %s stays scheduled: the provider refused or was unreachable", seen[-1], exc_info=True)
+    return released
+
+
+async def _release(
+    session: AsyncSession, gateway: PaymentGateway, payout: ProjectPayout, now: datetime, country: str
+) -> bool:
+    supports = await repo.lock_supports_of(session, payout.payout_id)
+    if supports is None:
+        log.info("payout %s waits for the next pass: a webhook is updating one of its supports", payout.payout_id)
+        return False
+    for support in supports:  # catch what no webhook synced yet, e.g. a cancellation whose refund is pending
+        await sync_support(session, support, now=now, country=country)
+    total = await repo.items_total(session, payout.payout_id)
+    if total == 0:
+        return False  # everything was taken back: the sync deleted the payout
+    await repo.lock_payable(session, payout.project_id, payout.currency)
+    # creator_payable is a credit balance: negative means Patronage owes the creator.
+    balance = await journal_repo.account_balance(session, "creator_payable", payout.project_id, payout.currency)
+    amount = min(total, max(-balance, 0))
+    payout.amount_minor, payout.withheld_minor = amount, total - amount
+    if amount == 0:
+        payout.paid_at = payout.paid_at or now  # nothing to send: closed
+        _mark_released(payout, now)
+        return False
+    if payout.provider_payout_id is None:  # else a webhook already told us of an earlier attempt's payout
+        payout.provider_payout_id = await gateway.create_payout(
+            payout_id=str(payout.payout_id),
+            project_id=str(payout.project_id),
+            amount_minor=amount,
+            currency=payout.currency,
+            idempotency_key=f"payout-{payout.payout_id}",
+        )
+    _mark_released(payout, now)
+    await journal.post(
+        session,
+        "payout_release",
+        journal.Cause(
+            key=f"payout_release:{payout.payout_id}",
+            occurred_at=now,
+            project_id=payout.project_id,
+            payout_id=payout.payout_id,
+            provider_object_id=payout.provider_payout_id,
+        ),
+        amount,
+        payout.currency,
+    )
+    creator_id = await _creator(session, payout)
+    properties = {"payout_id": str(payout.payout_id), "amount_minor": amount, "currency": payout.currency}
+    await land_server_event(
+        session,
+        server_event(
+            "payout_released",
+            cause=str(payout.payout_id),
+            occurred_at=now,
+            user_id=creator_id,
+            project_id=payout.project_id,
+            properties=properties,
+        ),
+    )
+    await notifications.notify(
+        session,
+        "payout_released",
+        dedupe_key=str(payout.payout_id),
+        payload={**properties, "project_id": str(payout.project_id)},
+        recipients={"creator": [creator_id]},
+        now=now,
+    )
+    return True
+
+
+def _mark_released(payout: ProjectPayout, now: datetime) -> None:
+    """`released_at` and the status change together (the table checks they agree)."""
+    payout.released_at = payout.updated_at = now
+    payout.status = status_of(payout)
+
+
+async def _creator(session: AsyncSession, payout: ProjectPayout) -> uuid.UUID:
+    project = await projects_repo.get_project(session, payout.project_id)
+    assert project is not None  # a foreign key
+    return project.creator_id
+
+
+# --- provider outcomes (webhooks) ---------------------------------------------------------------
+
+
+async def for_provider_payout(
+    session: AsyncSession, provider_payout_id: str | None, metadata: Any
+) -> ProjectPayout | None:
+    """The payout a provider payout answers for: by its id, else by `metadata.payout_id` (locked)."""
+    if provider_payout_id:
+        payout = await repo.by_provider_id(session, provider_payout_id)
+        if payout is not None:
+            return payout
+    raw = metadata.get("payout_id") if isinstance(metadata, dict) else None
+    try:
+        payout = await repo.get(session, uuid.UUID(str(raw))) if raw else None
+    except ValueError:
+        return None
+    if payout is None or payout.provider_payout_id not in (None, provider_payout_id):
+        return None
+    return payout
+
+
+def provider_mismatch(payout: ProjectPayout, amount: Any, currency: Any) -> str | None:
+    """Why the provider's payout is not the one we released, if it is not."""
+    if payout.released_at is None:
+        return None  # an earlier attempt whose commit was lost: its amount is the provider's to tell
+    if not isinstance(currency, str) or currency.upper() != payout.currency:
+        return f"currency {currency!r} differs from the payout's {payout.currency}"
+    if amount != payout.amount_minor:
+        return f"amount {amount!r} is not the payout's {payout.amount_minor}"
+    return None
+
+
+async def record_provider_outcome(
+    session: AsyncSession,
+    payout: ProjectPayout,
+    outcome: Literal["paid", "failed"],
+    *,
+    at: datetime,
+    failure_code: str | None,
+    provider_payout_id: str | None,
+    now: datetime,
+) -> bool:
+    """Record the provider's `outcome` at event time `at` and fold the status; True when it changed."""
+    if payout.provider_payout_id is None and provider_payout_id:
+        payout.provider_payout_id = provider_payout_id
+    if outcome == "paid":
+        if payout.paid_at is None or at < payout.paid_at:
+            payout.paid_at = at
+    elif payout.failed_at is None or at < payout.failed_at:
+        payout.failed_at, payout.failure_code = at, failure_code
+    old, new = payout.status, status_of(payout)
+    if new == old:
+        return False
+    payout.status, payout.updated_at = new, now
+    if new == "failed":
+        await notifications.notify(
+            session,
+            "payout_failed",
+            dedupe_key=str(payout.payout_id),
+            payload={
+                "payout_id": str(payout.payout_id),
+                "project_id": str(payout.project_id),
+                "amount_minor": payout.amount_minor,
+                "currency": payout.currency,
+                "failure_code": payout.failure_code,
+            },
+            recipients={"creator": [await _creator(session, payout)]},
+            now=now,
+        )
+    return True
