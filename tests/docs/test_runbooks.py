@@ -15,7 +15,7 @@ from api.cli import build_parser
 from tests.conftest import ROOT
 
 RUNBOOKS = sorted((ROOT / "docs" / "runbooks").glob("*.md"))
-REQUIRED = {"webhook-failures.md", "notification-backlog.md"}
+REQUIRED = {"webhook-failures.md", "notification-backlog.md", "dispute-sla-breach.md"}
 
 
 def blocks(path: Path, language: str) -> list[str]:
@@ -49,6 +49,6 @@ def test_every_command_and_route_exists(runbook: Path, app: Litestar) -> None:
             parser.parse_args(argv)  # exits (fails the test) on an unknown command or flag
     paths = {route.path for route in app.routes}
     for path in re.findall(r"https?://[^/\s]+(/v1/[^\s\"'?]*)", text):
-        template = re.sub(r"/[0-9a-f-]{36}|/\{[^}]+\}", "/{id}", path)
+        template = re.sub(r"/[0-9a-f-]{36}|/\{[^}]+\}|/\$[A-Z_]+", "/{id}", path)
         known = {re.sub(r"\{[^}]+\}", "{id}", p) for p in paths}
         assert template in known, f"{runbook.name} names {path}, which is not a route"
