@@ -3,7 +3,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --locked
 
-.PHONY: setup test test-fast lint format demo serve openapi clean
+.PHONY: setup test test-fast lint format demo serve openapi bench clean
 
 setup:  ## create .venv from uv.lock (bootstraps uv with pip when missing)
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -34,6 +34,9 @@ serve: setup
 
 openapi: setup  ## rewrite api/openapi.json (the snapshot iOS generates its client from)
 	$(RUN) patronage openapi
+
+bench: setup  ## every benchmark with its same-run reference; rewrites bench/README.md's last-run section
+	$(RUN) python -m bench.run_all
 
 clean:
 	rm -rf .patronage .pytest_cache .mypy_cache .ruff_cache
