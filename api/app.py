@@ -34,6 +34,7 @@ from api.payouts.controllers import PayoutController
 from api.projects.controllers import ProjectController
 from api.settings import Settings, load_settings
 from api.supports.controllers import SupportController
+from api.uploads.controllers import UploadController
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             DisputeController,
             NotificationController,
             ModerationController,
+            UploadController,
         ],
         dependencies={
             "principal": Provide(provide_principal),

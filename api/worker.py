@@ -28,6 +28,8 @@ from api.payments.gateway import PaymentGateway
 from api.payouts.services import release_due
 from api.settings import Settings
 from api.supports.services import expire_due
+from api.uploads.processing import process_uploads, time_out_uploads
+from api.uploads.storage import storage_from
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,14 @@ def build_loops(
     async def dispute_sla(now: datetime) -> int:
         return await sweep_sla(db, now)
 
+    storage = storage_from(settings)
+
+    async def upload_processing(now: datetime) -> int:
+        return await process_uploads(db, storage, now)
+
+    async def upload_timeouts(now: datetime) -> int:
+        return await time_out_uploads(db, now)
+
     async def support_expiry(now: datetime) -> int:
         async with db.transaction() as session:
             return await expire_due(session, now)
@@ -73,6 +83,8 @@ def build_loops(
         Loop("notifications", 0.5, notifications),
         Loop("payout_release", 30, payout_release),
         Loop("dispute_sla", 30, dispute_sla),
+        Loop("upload_processing", 2, upload_processing),
+        Loop("upload_timeouts", 60, upload_timeouts),
         Loop("support_expiry", 60, support_expiry),
     ]
 

@@ -13,6 +13,7 @@ from api.db.models.projects import PlaybackCap, Project, ProjectUpdate, RewardTi
 from api.db.models.ratelimit import RateLimitWindow
 from api.db.models.reconciliation import ReconciliationCheck, ReconciliationResult
 from api.db.models.supports import Support, SupportStatusHistory
+from api.db.models.uploads import Upload, UploadStateHistory
 
 __all__ = [
     "Base",
@@ -40,5 +41,7 @@ __all__ = [
     "RewardTier",
     "Support",
     "SupportStatusHistory",
+    "Upload",
+    "UploadStateHistory",
     "UserContact",
 ]

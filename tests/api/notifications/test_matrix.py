@@ -15,6 +15,8 @@ from api.disputes.services import sweep_sla
 from api.payments.gateway import PaymentGateway
 from api.payouts.services import release_due
 from api.settings import Settings
+from api.uploads.processing import process_uploads, time_out_uploads
+from api.uploads.storage import storage_from
 from tests import stripe_events as se
 from tests.api.notifications.queue import deliveries
 from tests.api.payouts.flows import (
@@ -27,10 +29,11 @@ from tests.api.payouts.flows import (
 )
 from tests.api.supports.flows import confirm
 from tests.api.supports.test_payment_flow import deliver
+from tests.api.uploads.flows import create, mp4_bytes, patch
 from tests.conftest import MakeUser
 
 # api.md, "Notifications": event → {audience: channels}. Copied from the contract, not from the code.
-CONTRACT = {
+CONTRACT: dict[str, dict[str, tuple[str, ...]]] = {
     "payment_succeeded": {"supporter": ("push", "in_app", "email"), "creator": ("in_app",)},
     "payment_failed": {"supporter": ("push", "in_app")},
     "refund_issued": {"supporter": ("push", "in_app", "email"), "creator": ("in_app",)},
@@ -40,6 +43,8 @@ CONTRACT = {
     "payout_released": {"creator": ("in_app", "email")},
     "payout_failed": {"creator": ("email",), "ops": ("ops",)},
     "moderation_review_triggered": {"ops": ("ops",)},
+    "upload_ready": {"creator": ("push", "in_app")},
+    "upload_failed": {"creator": ("push", "in_app")},
 }
 
 
@@ -125,6 +130,17 @@ async def test_every_business_event_produces_exactly_its_deliveries_once(
         )
         assert response.status_code == 201, response.text
     expect("moderation_review_triggered")
+
+    # The creator's video: one upload processed to ready, one abandoned (expires after 24 h idle).
+    video = mp4_bytes(2.0)
+    path = await create(client, kept.creator, video, project_id=kept.project_id)
+    assert (await patch(client, kept.creator, path, 0, video)).status_code == 204
+    assert await process_uploads(db, storage_from(settings), datetime.now(UTC)) == 1
+    expect("upload_ready", creator=creator)
+    await create(client, kept.creator, mp4_bytes(1.0, seed=2))
+    for _ in range(2):
+        await time_out_uploads(db, datetime.now(UTC) + timedelta(hours=25))
+    expect("upload_failed", creator=creator)
 
     assert await deliveries(sql) == expected
     assert set(CONTRACT) <= {event for event, _, _ in expected}

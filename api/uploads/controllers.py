@@ -1,0 +1,235 @@
+"""HTTP routes of uploads: tus 1.0.0 at `/v1/uploads` (TusController) and JSON status (UploadController)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, head, patch, post, route
+from litestar.datastructures import MutableScopeHeaders, State
+from litestar.di import NamedDependency, Provide
+from litestar.enums import HttpMethod
+from litestar.exceptions import InternalServerException
+from litestar.params import FromPath
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import Principal, Role
+from api.errors import PROBLEM_JSON, Problem
+from api.uploads import receiving, services, tus
+from api.uploads.digests import RunningDigests
+from api.uploads.schemas import UploadCreated, UploadRead
+from api.uploads.storage import UploadStorage, storage_from
+
+BODY_IDLE_SECONDS = 60.0  # a PATCH that sends nothing for this long is cut: it holds the upload's row lock
+
+AnyRequest = Request[Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class UploadRuntime:
+    storage: UploadStorage
+    digests: RunningDigests
+
+
+async def provide_uploads(state: State) -> UploadRuntime:
+    """Dependency `uploads`: one per app, made on first use (the digests must outlive a request)."""
+    runtime: UploadRuntime | None = state.get("uploads")
+    if runtime is None:
+        runtime = state.uploads = UploadRuntime(storage_from(state.settings), RunningDigests())
+    return runtime
+
+
+def tus_resumable_header(app: ASGIApp) -> ASGIApp:
+    """Every tus response, errors (401, 412, 404 …) included, says which protocol version it speaks."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message)["Tus-Resumable"] = tus.TUS_VERSION
+            await send(message)
+
+        await app(scope, receive, send_with_header)
+
+    return middleware
+
+
+async def require_tus_version(request: AnyRequest) -> None:
+    """Every tus request but OPTIONS (discovery) names the protocol version; another one is 412."""
+    tus.check_version(request.headers.get("tus-resumable"))
+
+
+async def body_chunks(request: AnyRequest) -> AsyncIterator[bytes]:
+    """The PATCH body as it arrives; a disconnect or a stall ends it with `BodyInterrupted`."""
+    stream = request.stream()
+    while True:
+        try:
+            async with asyncio.timeout(BODY_IDLE_SECONDS):
+                piece = await anext(stream)
+        except StopAsyncIteration:
+            return
+        except (InternalServerException, TimeoutError):  # Litestar raises the former on http.disconnect
+            raise receiving.BodyInterrupted from None
+        if piece:
+            yield piece
+
+
+def checksum_mismatch_problem(_: AnyRequest, exc: services.ChecksumMismatch) -> Response[Problem]:
+    """460 is tus's own status (not in HTTPStatus), so its problem+json is titled here."""
+    body = Problem(
+        type=f"https://patronage.dev/problems/{exc.code}",
+        title="Checksum Mismatch",
+        status=exc.status,
+        detail=exc.detail,
+        code=exc.code,
+    )
+    return Response(body, status_code=exc.status, media_type=PROBLEM_JSON, headers=exc.headers)
+
+
+def _expiry(expires_at: datetime | None) -> dict[str, str]:
+    return {"Upload-Expires": tus.http_date(expires_at)} if expires_at else {}
+
+
+TUS_MIDDLEWARE = [tus_resumable_header]
+
+
+class UploadController(Controller):
+    """tus routes carry `TUS_MIDDLEWARE` and `require_tus_version`; the JSON ones do not (one controller,
+    because Litestar maps one path's methods in one place)."""
+
+    path = "/v1/uploads"
+    tags = ["uploads"]
+    dependencies = {"uploads": Provide(provide_uploads)}
+    exception_handlers = {services.ChecksumMismatch: checksum_mismatch_problem}
+
+    # Named to sort first: Litestar registers a controller's handlers by name, and only an OPTIONS
+    # handler registered before the path's other methods replaces the automatic one.
+    @route(
+        "/",
+        http_method=[HttpMethod.OPTIONS],
+        status_code=204,
+        middleware=TUS_MIDDLEWARE,
+        summary="tus discovery",
+    )
+    async def advertise(self) -> Response[None]:
+        headers = {
+            "Tus-Version": tus.TUS_VERSION,
+            "Tus-Extension": tus.TUS_EXTENSIONS,
+            "Tus-Max-Size": str(tus.MAX_UPLOAD_BYTES),
+            "Tus-Checksum-Algorithm": tus.CHECKSUM_ALGORITHM,
+        }
+        return Response(None, status_code=204, headers=headers)
+
+    @post(
+        "/",
+        status_code=201,
+        middleware=TUS_MIDDLEWARE,
+        before_request=require_tus_version,
+        summary="tus creation (creator); a ready upload of the same sha256 is answered",
+    )
+    async def create(
+        self, request: AnyRequest, principal: NamedDependency[Principal], state: State
+    ) -> Response[UploadCreated]:
+        principal.require(Role.creator)
+        length = tus.upload_length(request.headers.get("upload-length"))
+        meta = tus.metadata(request.headers.get("upload-metadata"))
+        async with state.db.transaction() as session:
+            created = await services.create(session, principal, meta, length, datetime.now(UTC))
+        headers = {"Location": f"/v1/uploads/{created.upload_id}", **_expiry(created.expires_at)}
+        if created.deduplicated:
+            headers |= {"Upload-Deduplicated": "true", "Upload-Offset": str(created.offset)}
+        return Response(created, status_code=201, headers=headers)
+
+    @head(
+        "/{upload_id:uuid}",
+        middleware=TUS_MIDDLEWARE,
+        before_request=require_tus_version,
+        summary="tus offset of an upload (creator)",
+    )
+    async def offset(
+        self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+    ) -> Response[None]:
+        principal.require(Role.creator)
+        upload = await services.offset_of(state.db, principal, upload_id, datetime.now(UTC))
+        headers = {
+            "Upload-Offset": str(upload.offset),
+            "Upload-Length": str(upload.size),
+            "Cache-Control": "no-store",
+            **_expiry(upload.expires_at),
+        }
+        return Response(None, status_code=200, headers=headers)
+
+    @patch(
+        "/{upload_id:uuid}",
+        status_code=204,
+        request_max_body_size=None,  # streamed to storage, bounded by the upload's own length
+        middleware=TUS_MIDDLEWARE,
+        before_request=require_tus_version,
+        summary="tus: append bytes at Upload-Offset (creator)",
+    )
+    async def append(
+        self,
+        upload_id: FromPath[uuid.UUID],
+        request: AnyRequest,
+        principal: NamedDependency[Principal],
+        uploads: NamedDependency[UploadRuntime],
+        state: State,
+    ) -> Response[None]:
+        principal.require(Role.creator)
+        tus.check_patch_content_type(request.headers.get("content-type"))
+        upload = await receiving.append(
+            state.db,
+            uploads.storage,
+            uploads.digests,
+            principal,
+            upload_id,
+            offset=tus.upload_offset(request.headers.get("upload-offset")),
+            content_length=request.content_length,
+            checksum=tus.chunk_checksum(request.headers.get("upload-checksum")),
+            body=body_chunks(request),
+            now=datetime.now(UTC),
+        )
+        return Response(
+            None, status_code=204, headers={"Upload-Offset": str(upload.offset), **_expiry(upload.expires_at)}
+        )
+
+    @delete(
+        "/{upload_id:uuid}",
+        status_code=204,
+        middleware=TUS_MIDDLEWARE,
+        before_request=require_tus_version,
+        summary="tus termination: delete the bytes (creator)",
+    )
+    async def terminate(
+        self,
+        upload_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        uploads: NamedDependency[UploadRuntime],
+        state: State,
+    ) -> None:
+        principal.require(Role.creator)
+        await services.terminate(state.db, uploads.storage, uploads.digests, principal, upload_id, datetime.now(UTC))
+
+    @get("/{upload_id:uuid}", summary="Upload status (owner; ops may read)")
+    async def read(
+        self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+    ) -> UploadRead:
+        principal.require(Role.creator, Role.ops)
+        return await services.status(state.db, principal, upload_id)
+
+    @post("/{upload_id:uuid}/complete", status_code=200, summary="Idempotent completion: 409 until every byte is in")
+    async def complete(
+        self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+    ) -> UploadRead:
+        principal.require(Role.creator)
+        return await services.complete(state.db, principal, upload_id)
+
+    @post("/{upload_id:uuid}/retry", status_code=200, summary="Retry a failed upload (processing or resume)")
+    async def retry(
+        self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+    ) -> UploadRead:
+        principal.require(Role.creator)
+        return await services.retry(state.db, principal, upload_id, datetime.now(UTC))

@@ -1,0 +1,170 @@
+"""tus 1.0.0 on the wire: protocol constants and parsing of the request headers we accept.
+
+Core + creation, expiration, checksum and termination (https://tus.io/protocols/resumable-upload).
+Each parser raises a typed error with a stable code, never a bare ValueError.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+
+from api.errors import DomainError, FieldError
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,expiration,checksum,termination"
+CHECKSUM_ALGORITHM = "sha256"
+MAX_UPLOAD_BYTES = 10 * 1024**3  # Tus-Max-Size: 10 GiB, enough for a long 4K campaign video
+OFFSET_OCTET_STREAM = "application/offset+octet-stream"
+PROTOCOL_HEADERS = {"Tus-Resumable": TUS_VERSION}
+
+_METADATA_KEY = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token: no spaces, no commas
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_INTEGER = re.compile(r"^[0-9]{1,20}$")
+
+
+class TusVersionUnsupported(DomainError):
+    status, code = 412, "tus_version_unsupported"
+
+
+class UploadLengthInvalid(DomainError):
+    status, code = 400, "upload_length_invalid"
+
+
+class UploadTooLarge(DomainError):
+    status, code = 413, "upload_too_large"
+
+
+class MetadataInvalid(DomainError):
+    status, code = 400, "metadata_invalid"
+
+
+class UnsupportedMediaType(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
+class UploadOffsetInvalid(DomainError):
+    status, code = 400, "upload_offset_invalid"
+
+
+class ChecksumAlgorithmUnsupported(DomainError):
+    status, code = 400, "checksum_algorithm_unsupported"
+
+
+class ChecksumInvalid(DomainError):
+    status, code = 400, "checksum_invalid"
+
+
+@dataclass(frozen=True)
+class Metadata:
+    filename: str
+    content_type: str
+    sha256: str
+    project_id: uuid.UUID | None
+
+
+def http_date(moment: datetime) -> str:
+    """RFC 9110 IMF-fixdate, as `Upload-Expires` is written."""
+    return format_datetime(moment, usegmt=True)
+
+
+def check_version(header: str | None) -> None:
+    if header != TUS_VERSION:
+        raise TusVersionUnsupported(
+            f"This server speaks tus {TUS_VERSION}; send 'Tus-Resumable: {TUS_VERSION}'.",
+            headers={"Tus-Version": TUS_VERSION},
+        )
+
+
+def _non_negative(header: str | None) -> int | None:
+    if header is None or not _INTEGER.match(header.strip()):
+        return None
+    return int(header.strip())
+
+
+def upload_length(header: str | None) -> int:
+    """`Upload-Length`: required (no deferred length), a whole number of bytes in 1..MAX_UPLOAD_BYTES."""
+    length = _non_negative(header)
+    if length is None or length == 0:
+        raise UploadLengthInvalid("Upload-Length must be a whole number of bytes, at least 1.")
+    if length > MAX_UPLOAD_BYTES:
+        raise UploadTooLarge(f"Upload-Length exceeds Tus-Max-Size ({MAX_UPLOAD_BYTES} bytes).")
+    return length
+
+
+def upload_offset(header: str | None) -> int:
+    offset = _non_negative(header)
+    if offset is None:
+        raise UploadOffsetInvalid("Upload-Offset must be a whole number of bytes.")
+    return offset
+
+
+def check_patch_content_type(header: str | None) -> None:
+    if (header or "").split(";", 1)[0].strip().lower() != OFFSET_OCTET_STREAM:
+        raise UnsupportedMediaType(f"PATCH bodies must be sent as Content-Type: {OFFSET_OCTET_STREAM}.")
+
+
+def _decode_pairs(header: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in header.split(","):
+        key, _, encoded = item.strip().partition(" ")
+        if not _METADATA_KEY.match(key) or key in pairs or " " in encoded.strip():
+            raise MetadataInvalid("Upload-Metadata must be comma-separated 'key base64value' pairs with unique keys.")
+        try:
+            pairs[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise MetadataInvalid(
+                f"Upload-Metadata value of {key!r} is not base64 of UTF-8 text.",
+                errors=[FieldError(path=f"$.{key}", message="not base64 of UTF-8 text")],
+            ) from None
+    return pairs
+
+
+def metadata(header: str | None) -> Metadata:
+    """`Upload-Metadata`: `filename`, `content_type` (video/*), `sha256` (hex) required; `project_id` optional.
+
+    Other keys are ignored: tus clients add their own (`filetype`, `name`).
+    """
+    pairs = _decode_pairs(header) if header and header.strip() else {}
+    errors: list[FieldError] = []
+    filename = pairs.get("filename", "").strip()
+    if not 1 <= len(filename) <= 255:
+        errors.append(FieldError(path="$.filename", message="required, 1-255 characters"))
+    content_type = pairs.get("content_type", "").strip().lower()
+    if not re.fullmatch(r"video/[a-z0-9][a-z0-9.+-]{0,100}", content_type):
+        errors.append(FieldError(path="$.content_type", message="required, a video/* media type"))
+    sha256 = pairs.get("sha256", "").strip().lower()
+    if not _SHA256_HEX.match(sha256):
+        errors.append(FieldError(path="$.sha256", message="required, the file's SHA-256 as 64 hex digits"))
+    project_id: uuid.UUID | None = None
+    if "project_id" in pairs:
+        try:
+            project_id = uuid.UUID(pairs["project_id"])
+        except ValueError:
+            errors.append(FieldError(path="$.project_id", message="must be a UUID"))
+    if errors:
+        raise MetadataInvalid("Upload-Metadata is missing or has invalid values.", errors=errors)
+    return Metadata(filename=filename, content_type=content_type, sha256=sha256, project_id=project_id)
+
+
+def chunk_checksum(header: str | None) -> bytes | None:
+    """`Upload-Checksum: sha256 <base64 digest>` of this PATCH's body, or None when absent."""
+    if header is None:
+        return None
+    algorithm, _, encoded = header.strip().partition(" ")
+    if algorithm.lower() != CHECKSUM_ALGORITHM:
+        raise ChecksumAlgorithmUnsupported(
+            f"Upload-Checksum supports {CHECKSUM_ALGORITHM} only.", headers={"Tus-Checksum-Algorithm": "sha256"}
+        )
+    try:
+        digest = base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error:
+        digest = b""
+    if len(digest) != 32:
+        raise ChecksumInvalid("Upload-Checksum must be 'sha256 <base64 of the 32-byte digest>'.")
+    return digest
