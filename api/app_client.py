@@ -7,19 +7,21 @@ canonical status with ETags until the webhook has finalized the payment.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import stripe
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _rfc3339(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -30,6 +32,7 @@ class AppClient:
     app_version: str = "2.4.0"
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     pending_events: list[dict[str, Any]] = field(default_factory=list)
+    days_ago: int = 0  # events of a session replayed from an earlier day (an offline queue flushed now)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -44,7 +47,7 @@ class AppClient:
                 "event_id": str(uuid.uuid4()),
                 "event_name": name,
                 "schema_version": "1.0",
-                "occurred_at": _now(),
+                "occurred_at": _rfc3339(datetime.now(UTC) - timedelta(days=self.days_ago)),
                 "platform": "ios",
                 "app_version": self.app_version,
                 "user_id": str(self.user_id),
@@ -120,6 +123,46 @@ class AppClient:
                     return body
             time.sleep(body.get("poll_after_ms", 500) / 1000)
         return body
+
+    def register_contact(self, email: str) -> None:
+        self.http.put("/v1/me/contact", json={"email": email}, headers=self.auth).raise_for_status()
+
+    def report(self, project_id: str, reason: str) -> dict[str, Any]:
+        response = self.http.post(f"/v1/projects/{project_id}/reports", json={"reason": reason}, headers=self.posting())
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def upload_video(self, data: bytes, filename: str, project_id: str | None = None, chunk: int = 256 * 1024) -> str:
+        """A tus 1.0.0 upload as TUSKit does it: create, then PATCH chunks from the server's offset."""
+        metadata = {"filename": filename, "content_type": "video/mp4", "sha256": hashlib.sha256(data).hexdigest()}
+        if project_id:
+            metadata["project_id"] = project_id
+        encoded = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in metadata.items())
+        tus = {"Tus-Resumable": "1.0.0"}
+        created = self.http.post(
+            "/v1/uploads",
+            headers={**self.auth, **tus, "Upload-Length": str(len(data)), "Upload-Metadata": encoded},
+        )
+        created.raise_for_status()
+        location = created.headers["location"]
+        offset = int(self.http.head(location, headers={**self.auth, **tus}).headers["upload-offset"])
+        while offset < len(data):
+            part = data[offset : offset + chunk]
+            patched = self.http.patch(
+                location,
+                content=part,
+                headers={
+                    **self.auth,
+                    **tus,
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                    "Upload-Checksum": "sha256 " + base64.b64encode(hashlib.sha256(part).digest()).decode(),
+                },
+            )
+            patched.raise_for_status()
+            offset = int(patched.headers["upload-offset"])
+        return location.rstrip("/").rsplit("/", 1)[-1]
 
     def cancel(self, support_id: str) -> dict[str, Any]:
         response = self.http.post(f"/v1/supports/{support_id}/cancel", headers=self.posting())

@@ -85,7 +85,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from api.demo import run_demo
 
-    return run_demo(settings, host=args.host, port=args.port, keep_serving=not args.once)
+    if not 2 <= args.users <= 5000 or not 1 <= args.days <= 30:
+        print("patronage demo: --users is 2..5000 and --days 1..30 (client events older than 30 days are stale)")
+        return 2
+    return run_demo(
+        settings, host=args.host, port=args.port, keep_serving=not args.once, users=args.users, days=args.days
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--once", action="store_true", help="exit after the walkthrough instead of serving on")
+    demo.add_argument("--users", type=int, default=24, help="simulated app users (creators and supporters)")
+    demo.add_argument("--days", type=int, default=7, help="days the users' sessions are spread over (1-30)")
     demo.set_defaults(run=_demo)
 
     from pipelines.cli import add_commands  # the data side's commands live with the pipeline

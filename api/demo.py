@@ -14,7 +14,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
@@ -25,8 +24,9 @@ import uvicorn
 
 from api.app import create_app
 from api.app_client import AppClient
-from api.auth import Role, issue_token
+from api.auth import Role
 from api.settings import Settings, load_settings
+from api.traffic import Traffic
 
 
 def _step(message: str) -> None:
@@ -87,44 +87,6 @@ def _drained_queues(http: httpx.Client, ops: AppClient, timeout: float = 20) -> 
         time.sleep(0.2)
 
 
-def _client(http: httpx.Client, settings: Settings, role: Role) -> AppClient:
-    user_id = uuid.uuid4()
-    return AppClient(http=http, token=issue_token(settings.auth, user_id, role), user_id=user_id)
-
-
-def _signed_refund(settings: Settings, support: dict[str, object], payments: stripe.StripeClient) -> tuple[bytes, str]:
-    """localstripe sends no refund webhooks; sign Stripe's `charge.refunded` ourselves, as Stripe would."""
-    import hashlib
-    import hmac
-    import json
-
-    intent = payments.v1.payment_intents.retrieve(str(support["payment_intent_id"])).to_dict()
-    charge = intent["latest_charge"] if isinstance(intent["latest_charge"], dict) else {"id": intent["latest_charge"]}
-    refund = payments.v1.refunds.list(params={"payment_intent": intent["id"]}).data[0]
-    created = int(time.time())
-    payload = json.dumps(
-        {
-            "id": f"evt_demo_{uuid.uuid4().hex[:16]}",
-            "object": "event",
-            "type": "charge.refunded",
-            "created": created,
-            "data": {
-                "object": {
-                    "id": charge["id"],
-                    "object": "charge",
-                    "amount": intent["amount"],
-                    "amount_refunded": intent["amount"],
-                    "currency": intent["currency"],
-                    "payment_intent": intent["id"],
-                    "refunds": {"data": [{"id": refund.id}]},
-                }
-            },
-        }
-    ).encode()
-    signature = hmac.new(settings.stripe.webhook_secret.encode(), f"{created}.".encode() + payload, hashlib.sha256)
-    return payload, f"t={created},v1={signature.hexdigest()}"
-
-
 def _print_marts(settings: Settings) -> None:
     """What analysts and finance see in the warehouse after the run."""
     import duckdb
@@ -137,14 +99,18 @@ def _print_marts(settings: Settings) -> None:
         "funnel (marts.funnel_daily, last day)": "select platform, step_name, users, round(conversion_from_start, 3) "
         "from marts.funnel_daily where event_date = (select max(event_date) from marts.funnel_daily) "
         "order by platform, step_index",
-        "KPIs (marts.kpi_daily, last 3 days)": "select kpi_date, viewers, supporters, supports, "
-        "round(support_conversion_rate, 3) from marts.kpi_daily order by kpi_date desc limit 3",
+        "KPIs (marts.kpi_daily, every day)": "select kpi_date, viewers, supporters, supports, "
+        "round(support_conversion_rate, 3) from marts.kpi_daily order by kpi_date",
         "reconciliation (marts.reconciliation_daily)": "select recon_date, currency, category, journal_minor, "
         "provider_minor, status from marts.reconciliation_daily order by recon_date desc, category limit 6",
+        "reconciliation exceptions (marts.reconciliation_exceptions)": "select recon_date, category, "
+        "exception_type, amount_minor from marts.reconciliation_exceptions order by recon_date desc limit 6",
         "dead letters by reason": "select reason_code, count(*) from marts.dead_letter_events "
         "group by 1 order by 2 desc",
         "guardrail (marts.bitrate_guardrail_state)": "select level, count(*) from marts.bitrate_guardrail_state "
         "group by 1 order by 1",
+        "guardrail actions (marts.bitrate_guardrail_actions)": "select decided_on, action, count(*) "
+        "from marts.bitrate_guardrail_actions group by 1, 2 order by 1 desc limit 5",
     }
     with warehouse.connect(settings.paths.warehouse, read_only=True) as connection:
         for title, query in queries.items():
@@ -157,7 +123,7 @@ def _print_marts(settings: Settings) -> None:
                 print("    " + "  ".join(str(value) for value in row))
 
 
-def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, supporters: int = 6) -> int:
+def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, users: int = 24, days: int = 7) -> int:
     from api.payments.local_stripe import serve_in_thread
     from pipelines.cli import run_pipeline
 
@@ -178,53 +144,27 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, su
         stack.callback(_start_worker(settings))
 
         with httpx.Client(base_url=base, timeout=30) as http:
-            _step("two creators publish projects (POST /v1/projects)")
-            for title, amount in (("Hand-bound travel journal", 4_500), ("Wheel-thrown mug set", 3_200)):
-                creator = _client(http, settings, Role.creator)
-                http.post(
-                    "/v1/projects",
-                    headers=creator.posting(),
-                    json={
-                        "title": title,
-                        "description": "A limited run.",
-                        "currency": "EUR",
-                        "goal_minor": 500_000,
-                        "reward_tiers": [{"title": "The reward", "amount_minor": amount, "reward_type": "physical"}],
-                    },
-                ).raise_for_status()
-
-            _step(f"{supporters} supporters browse, view and back projects; Stripe's webhook finalizes payments")
-            outcomes: dict[str, int] = {}
-            landed = 0
-            for n in range(supporters):
-                app = _client(http, settings, Role.supporter)
-                items = app.browse()
-                project = items[n % len(items)]
-                app.view(project)
-                if n % 3 != 2:  # a third only look
-                    card = "pm_card_chargeCustomerFail" if n == 4 else "pm_card_visa"
-                    support = app.back(project, payments, card)
-                    if n == 1 and support["status"] == "succeeded":
-                        app.cancel(support["support_id"])
-                        payload, signature = _signed_refund(settings, support, payments)
-                        http.post(
-                            "/v1/payments/webhooks/stripe",
-                            content=payload,
-                            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
-                        )
-                        support = app.poll(support["support_id"])
-                    outcomes[support["status"]] = outcomes.get(support["status"], 0) + 1
-                broken = [{"event_name": "project_view"}, "not an event"] if n == 0 else None
-                landed += app.flush_events(broken)
-            print(f"    supports by final status: {outcomes}; product events landed: {landed}")
-
-            ops = _client(http, settings, Role.ops)
+            _step(f"driving iOS-like traffic: {users} users over {days} days (feed, backing, cancels, a dispute, ...)")
+            summary = Traffic(http, settings, payments).run(users, days)
+            print(
+                f"    {summary.creators} creators, {summary.supporters} supporters; supports by final status: "
+                f"{dict(summary.supports)}; product events landed: {summary.events_landed}; reports: "
+                f"{summary.reports} (reviews opened: {summary.reviews_triggered}); uploads: {len(summary.uploads)}"
+            )
+            ops = Traffic(http, settings, payments).user(Role.ops)
+            for dispute_id in summary.disputes:
+                http.post(f"/v1/disputes/{dispute_id}/acknowledge", headers=ops.auth).raise_for_status()
             balances = http.get("/v1/journal/balances", headers=ops.auth).json()
             today = datetime.now(UTC).date().isoformat()
             check = http.post(
                 "/v1/reconciliation/checks", headers=ops.posting(), json={"from_date": today, "to_date": today}
             ).json()
             queues = _drained_queues(http, ops)
+            payouts = [
+                payout
+                for project_id in summary.projects
+                for payout in http.get(f"/v1/projects/{project_id}/payouts", headers=ops.auth).json()["items"]
+            ]
 
         _step("running the data pipeline (patronage pipeline run)")
         os.environ["STRIPE_API_BASE"] = stripe_url  # the pipeline reads the provider's balance from the emulator too
@@ -245,6 +185,11 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, su
             "  notifications delivered per channel:",
             ", ".join(f"{q['channel']}={q['delivered']} (dead {q['dead']})" for q in queues),
             f"\n    dev sinks: {settings.paths.data_dir / 'outbox'}/*.jsonl; in-app: GET /v1/me/notifications",
+        )
+        print(
+            "  payouts scheduled (the worker releases them on their execution date):",
+            ", ".join(f"{p['amount_minor']} {p['currency']} on {p['execution_date']} ({p['status']})" for p in payouts)
+            or "none",
         )
         _print_marts(settings)
         print(f"  API:        {base}   OpenAPI: {base}/schema/openapi.json   docs: {base}/schema/swagger")

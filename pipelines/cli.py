@@ -37,9 +37,16 @@ def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     )
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # progress is printed below
     result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False, run_config=quiet)
+    checks = {True: 0, False: 0}
     for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            passed = bool(event.asset_check_evaluation_data.passed)
+            checks[passed] += 1
+            if passed:
+                continue  # only failing checks are worth a line each
         if event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALUATION"):
             print(f"    {event.event_type_value.lower():<24} {event.step_key or ''} {event.message or ''}"[:160])
+    print(f"    asset checks: {checks[True]} passed, {checks[False]} failed")
     print_ingestion_summary(settings, result.run_id)
     if not result.success:
         print("==> pipeline run FAILED", flush=True)

@@ -143,6 +143,10 @@ async def session_client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litesta
         yield client
 
 
+UNBALANCED_ENTRIES = (
+    "select entry_id, currency, sum(amount_minor) as total from journal_lines "
+    "group by entry_id, currency having sum(amount_minor) <> 0"
+)
 TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
 
 
@@ -150,11 +154,17 @@ TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
 async def client(
     session_client: AsyncTestClient[Litestar], database_url: str
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """The app over real PostgreSQL; tables are emptied after each test."""
+    """The app over real PostgreSQL; tables are emptied after each test.
+
+    Before emptying them, every test's journal is checked: each entry sums to zero per currency (the
+    database enforces it per entry; this shows it held across every tested scenario).
+    """
     yield session_client
     conn = await asyncpg.connect(_dsn(database_url))
     try:
+        unbalanced = await conn.fetch(UNBALANCED_ENTRIES)
         await conn.execute(f"truncate {TABLES} cascade")
+        assert not unbalanced, f"journal entries that do not sum to zero: {unbalanced}"
     finally:
         await conn.close()
 
