@@ -15,7 +15,7 @@ from api.cli import build_parser
 from tests.conftest import ROOT
 
 RUNBOOKS = sorted((ROOT / "docs" / "runbooks").glob("*.md"))
-REQUIRED = {"webhook-failures.md", "notification-backlog.md", "dispute-sla-breach.md"}
+REQUIRED = {"webhook-failures.md", "notification-backlog.md", "dispute-sla-breach.md", "upload-backlog.md"}
 
 
 def blocks(path: Path, language: str) -> list[str]:
