@@ -194,6 +194,9 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
         _print_marts(settings)
         print(f"  API:        {base}   OpenAPI: {base}/schema/openapi.json   docs: {base}/schema/swagger")
         print(f"  warehouse:  {settings.paths.warehouse} (open read-only with DuckDB)")
+        site = settings.paths.data_dir / "dashboards" / "index.html"
+        if site.exists():
+            print(f"  dashboards: file://{site}   (static, offline; rebuilt by every pipeline run)")
         print(f"  dead letters: uv run patronage dead-letter list   (files under {settings.paths.dead_letter_dir})")
         dagster_home = settings.paths.data_dir / "dagster"
         print(f"  Dagster UI: DAGSTER_HOME={dagster_home} uv run dagster dev -m pipelines.definitions")

@@ -6,6 +6,7 @@ from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asse
 from dagster_dbt import DbtCliResource
 
 from pipelines.assets.analytics import analytics_models
+from pipelines.assets.dashboards import dashboards_site
 from pipelines.assets.dead_letters import dead_letter_replay_job
 from pipelines.assets.extracts import oltp_extracts, provider_balance_transactions
 from pipelines.assets.ingestion import landing_file_events, landing_table_events
@@ -17,7 +18,7 @@ from pipelines.sensors import landing_files_sensor
 ingestion_job = define_asset_job("ingestion_job", selection=AssetSelection.groups("ingestion"))
 analytics_job = define_asset_job(
     "analytics_job",
-    selection=AssetSelection.groups("extracts", "reverse_etl") | AssetSelection.assets(analytics_models),
+    selection=AssetSelection.groups("extracts", "reverse_etl", "dashboards") | AssetSelection.assets(analytics_models),
 )
 
 # DuckDB has one writer at a time: every job runs its steps one after another in one process.
@@ -30,6 +31,7 @@ defs = Definitions(
         provider_balance_transactions,
         analytics_models,
         playback_caps,
+        dashboards_site,
     ],
     jobs=[ingestion_job, analytics_job, dead_letter_replay_job],
     schedules=[
