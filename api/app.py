@@ -22,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.auth import provide_optional_principal, provide_principal
 from api.db.engine import Database, resolve_database_url
 from api.disputes.controllers import DisputeController
-from api.errors import EXCEPTION_HANDLERS, MalformedBody
+from api.errors import EXCEPTION_HANDLERS, DocumentedProblems, FieldError, MalformedBody, ValidationFailed
 from api.events.controllers import EventsController
 from api.idempotency import provide_idempotency
 from api.journal.controllers import JournalController
@@ -44,32 +44,53 @@ API_VERSION = "1.0.0"
 
 
 class ApiRequest(Request[Any, Any, Any]):
-    """Rejects JSON nested deeper than 64 levels before any handler sees it."""
+    """Rejects JSON nested deeper than 64 levels, and text PostgreSQL cannot store, before any handler sees it."""
 
     async def json(self) -> Any:
         try:
             value = await super().json()
         except (UnicodeDecodeError, RecursionError) as exc:
             raise MalformedBody("The request body is not valid UTF-8 JSON.") from exc
-        _check_depth(value)
+        _check_json(value)
         return value
 
 
-def _check_depth(value: Any) -> None:
-    stack: list[tuple[Any, int]] = [(value, 1)]
+# A JSON location as a linked list (parent, key), rendered only when a problem names it.
+_Location = tuple[Any, str | int] | None
+
+
+def _check_json(value: Any) -> None:
+    stack: list[tuple[Any, int, _Location]] = [(value, 1, None)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, location = stack.pop()
         if depth > MAX_JSON_DEPTH:
             raise MalformedBody(f"JSON nested deeper than {MAX_JSON_DEPTH} levels is not accepted.")
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in items:
+            if (isinstance(child, str) and "\x00" in child) or (isinstance(key, str) and "\x00" in key):
+                _reject_nul((location, key))
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1, (location, key)))
+
+
+def _reject_nul(location: _Location) -> None:
+    """PostgreSQL text cannot hold U+0000: refused here as invalid input rather than failing on insert."""
+    keys: list[str | int] = []
+    while location is not None:
+        location, key = location
+        keys.append(key)
+    path = "$" + "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in reversed(keys))
+    raise ValidationFailed(
+        "Text must not contain NUL (U+0000) characters.",
+        errors=[FieldError(path=path, message="contains U+0000")],
+    )
 
 
 class Health(msgspec.Struct):
     status: str
 
 
-@get("/healthz", tags=["ops"], summary="Liveness: answers without touching the database")
+@get("/healthz", tags=["ops"], summary="Liveness: answers without touching the database", opt={"problems": False})
 async def healthz() -> Health:
     return Health(status="ok")
 
@@ -132,5 +153,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         request_class=ApiRequest,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
+        plugins=[DocumentedProblems()],
         debug=False,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Request, Response
@@ -20,6 +20,10 @@ from litestar.exceptions import (
     SerializationException,
     ValidationException,
 )
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute, HTTPRoute
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -28,6 +32,7 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
+PROBLEM_CODE_PATTERN = "^[a-z][a-z0-9]*(_[a-z0-9]+)*$"  # stable snake_case: clients switch on it
 
 
 class FieldError(msgspec.Struct):
@@ -40,9 +45,9 @@ class Problem(msgspec.Struct, omit_defaults=True):
 
     type: str
     title: str
-    status: int
+    status: Annotated[int, msgspec.Meta(ge=400, le=599)]
     detail: str
-    code: str
+    code: Annotated[str, msgspec.Meta(pattern=PROBLEM_CODE_PATTERN)]
     errors: list[FieldError] | None = None
 
 
@@ -194,6 +199,39 @@ def _is_connection_failure(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+# The problems any route may answer (405 aside: OpenAPI documents methods, not their absence).
+DOCUMENTED_PROBLEMS = (400, 401, 403, 404, 409, 413, 422, 429, 503)
+
+
+class DocumentedProblems(ReceiveRoutePlugin):
+    """Documents the problem+json answers on every operation, so the OpenAPI contract lists what routes return.
+
+    Replaces Litestar's generated 400 (its own ValidationException shape, which this API never sends).
+    A route documents its own answer for a status with `responses=`; `opt={"problems": False}` opts out.
+    """
+
+    def receive_route(self, route: BaseRoute) -> None:
+        if not isinstance(route, HTTPRoute):
+            return
+        for handler in route.route_handlers:
+            if handler.opt.get("problems", True):
+                handler.responses = {**_problem_specs(handler), **(handler.responses or {})}
+
+
+def _problem_specs(handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
+    unauthenticated = handler.resolve_security() == [{}]  # signature-only routes never answer 401/403
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=HTTPStatus(status).phrase,
+            generate_examples=False,
+        )
+        for status in DOCUMENTED_PROBLEMS
+        if not (unauthenticated and status in (401, 403))
+    }
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

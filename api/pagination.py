@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -31,8 +31,21 @@ def decode_cursor(cursor: str | None) -> Position | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return msgspec.json.decode(raw, type=Position)
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+        position = msgspec.json.decode(raw, type=Position)
+        position.at.astimezone(UTC)
+    except (binascii.Error, ValueError, OverflowError, msgspec.DecodeError):
         raise ValidationFailed(
             "The cursor is not one this API issued.", errors=[FieldError(path="$.cursor", message="invalid cursor")]
         ) from None
+    return position
+
+
+def representable_instant(value: datetime, path: str) -> datetime:
+    """An instant the database driver can send: its UTC equivalent (what asyncpg computes) must exist."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(
+            "The date-time is out of range.", errors=[FieldError(path=path, message="out of range")]
+        ) from None
+    return value

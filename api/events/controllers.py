@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import RawBody
 
 from api.auth import Principal
 from api.events import services
-from api.events.schemas import Accepted
+from api.events.schemas import MAX_EVENTS_PER_BATCH, Accepted
+
+
+@dataclass
+class LandEventsOperation(Operation):
+    """The handler reads the raw body (elements are landed byte for byte), so its shape is documented here."""
+
+    def __post_init__(self) -> None:
+        batch = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["events"],
+            properties={
+                "events": Schema(
+                    type=OpenAPIType.ARRAY,
+                    max_items=MAX_EVENTS_PER_BATCH,
+                    items=Schema(type=OpenAPIType.OBJECT, description="An event of event-contract-v1"),
+                )
+            },
+            additional_properties=False,
+        )
+        self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=batch)}, required=True)
 
 
 class EventsController(Controller):
@@ -23,6 +46,7 @@ class EventsController(Controller):
         summary="Land a batch of product events",
         description='Body `{"events": [...]}`: at most 500 elements and 1 MiB. Every element is landed as-is '
         "for the pipeline to validate against event-contract-v1; rate limited per client.",
+        operation_class=LandEventsOperation,
     )
     async def land(
         self,

@@ -16,7 +16,7 @@ from api.idempotency import Idempotency
 from api.journal import reconciliation, services
 from api.journal.chart import EntryType
 from api.journal.schemas import Balances, JournalPage, ReconciliationCheckRead, ReconciliationRequest
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, representable_instant
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 
@@ -37,6 +37,7 @@ class JournalController(Controller):
         limit: Limit = DEFAULT_LIMIT,
     ) -> JournalPage:
         principal.require(Role.ops)
+        since = representable_instant(since, "$.since") if since else None
         async with state.db.transaction() as session:
             return await services.entries(
                 session, entry_type=entry_type, project_id=project_id, since=since, cursor=cursor, limit=limit
