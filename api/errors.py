@@ -220,18 +220,22 @@ class DocumentedProblems(ReceiveRoutePlugin):
                 handler.responses = {**_problem_specs(handler), **(handler.responses or {})}
 
 
-def _problem_specs(handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
-    unauthenticated = handler.resolve_security() == [{}]  # signature-only routes never answer 401/403
+def problem_specs(*statuses: int) -> dict[int, ResponseSpec]:
+    """problem+json answers for `statuses`, as OpenAPI response specs (routes add their own with `responses=`)."""
     return {
         status: ResponseSpec(
             data_container=Problem,
             media_type=PROBLEM_JSON,
-            description=HTTPStatus(status).phrase,
+            description=HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else f"Error {status}",
             generate_examples=False,
         )
-        for status in DOCUMENTED_PROBLEMS
-        if not (unauthenticated and status in (401, 403))
+        for status in statuses
     }
+
+
+def _problem_specs(handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
+    unauthenticated = handler.resolve_security() == [{}]  # signature-only routes never answer 401/403
+    return problem_specs(*(s for s in DOCUMENTED_PROBLEMS if not (unauthenticated and s in (401, 403))))
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {

@@ -14,11 +14,12 @@ from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import NamedDependency, Provide
 from litestar.enums import HttpMethod
 from litestar.exceptions import InternalServerException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Principal, Role
-from api.errors import PROBLEM_JSON, Problem
+from api.errors import PROBLEM_JSON, Problem, problem_specs
 from api.uploads import receiving, services, tus
 from api.uploads.digests import RunningDigests
 from api.uploads.schemas import UploadCreated, UploadRead
@@ -94,6 +95,13 @@ def _expiry(expires_at: datetime | None) -> dict[str, str]:
 
 
 TUS_MIDDLEWARE = [tus_resumable_header]
+# What tus adds to the problems every route documents: gone, wrong Tus-Resumable, wrong body type, bad chunk.
+TUS_PROBLEMS = problem_specs(410, 412, 415, 460)
+
+
+def _headers_only(status: int, description: str) -> dict[int, ResponseSpec]:
+    """tus answers carrying only headers: documented without a body."""
+    return {status: ResponseSpec(data_container=None, description=description)}
 
 
 class UploadController(Controller):
@@ -113,6 +121,8 @@ class UploadController(Controller):
         status_code=204,
         middleware=TUS_MIDDLEWARE,
         summary="tus discovery",
+        opt={"problems": False},  # always 204 with the tus headers
+        responses=_headers_only(204, "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"),
     )
     async def advertise(self) -> Response[None]:
         headers = {
@@ -129,6 +139,7 @@ class UploadController(Controller):
         middleware=TUS_MIDDLEWARE,
         before_request=require_tus_version,
         summary="tus creation (creator); a ready upload of the same sha256 is answered",
+        responses=TUS_PROBLEMS,
     )
     async def create(
         self, request: AnyRequest, principal: NamedDependency[Principal], state: State
@@ -148,6 +159,7 @@ class UploadController(Controller):
         middleware=TUS_MIDDLEWARE,
         before_request=require_tus_version,
         summary="tus offset of an upload (creator)",
+        responses={**TUS_PROBLEMS, **_headers_only(200, "Upload-Offset, Upload-Length, Upload-Expires")},
     )
     async def offset(
         self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
@@ -169,6 +181,7 @@ class UploadController(Controller):
         middleware=TUS_MIDDLEWARE,
         before_request=require_tus_version,
         summary="tus: append bytes at Upload-Offset (creator)",
+        responses={**TUS_PROBLEMS, **_headers_only(204, "The new Upload-Offset (and Upload-Expires)")},
     )
     async def append(
         self,
@@ -202,6 +215,7 @@ class UploadController(Controller):
         middleware=TUS_MIDDLEWARE,
         before_request=require_tus_version,
         summary="tus termination: delete the bytes (creator)",
+        responses=TUS_PROBLEMS,
     )
     async def terminate(
         self,
