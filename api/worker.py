@@ -89,23 +89,31 @@ def build_loops(
     ]
 
 
-async def run_loop(loop: Loop, stop: asyncio.Event, *, once: bool) -> None:
-    """Run `loop` until `stop` (or, with `once`, until it finds no more work)."""
+async def run_loop(loop: Loop, stop: asyncio.Event) -> None:
+    """Run `loop` until `stop`: again at once while it finds work, after its interval when idle."""
     while not stop.is_set():
         try:
             done = await loop.step(datetime.now(UTC))
         except Exception:  # a failing loop must not take the others down; its work stays claimable
             log.exception("worker loop %s failed; retrying in %ss", loop.name, loop.interval_seconds)
             done = 0
-            if once:
-                raise
         if done:
             log.debug("worker loop %s handled %d", loop.name, done)
             continue
-        if once:
-            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=loop.interval_seconds)
+
+
+async def drain(loops: Sequence[Loop]) -> None:
+    """`--once`: run every loop in turn until a whole round finds no work (one loop's work may create
+    another's, e.g. a processed upload queues its notification); a failure is raised."""
+    while True:
+        done = 0
+        for loop in loops:
+            while handled := await loop.step(datetime.now(UTC)):
+                done += handled
+        if not done:
+            return
 
 
 async def run_worker(
@@ -132,7 +140,10 @@ async def run_worker(
         loops = [loop for loop in loops if loop.name in only]
     log.info("worker %s running %s", owner, ", ".join(loop.name for loop in loops))
     try:
-        await asyncio.gather(*(run_loop(loop, stop, once=once) for loop in loops))
+        if once:
+            await drain(loops)
+        else:
+            await asyncio.gather(*(run_loop(loop, stop) for loop in loops))
     finally:
         for channel in channels.values():
             await channel.close()

@@ -22,10 +22,14 @@ import pytest
 import stripe
 
 from api.auth import Role
+from api.db.engine import Database
+from api.payments.gateway import PaymentGateway
+from api.payouts.services import release_due
 from api.settings import Settings, load_settings
 from api.traffic import Traffic, TrafficSummary
 from api.worker import run_worker
 from pipelines.cli import run_pipeline
+from tests.api.payouts.flows import later
 from tests.conftest import JWT_SECRET, UNBALANCED_ENTRIES, WEBHOOK_SECRET
 
 pytestmark = pytest.mark.slow
@@ -53,6 +57,7 @@ def pipeline_env(
 
 async def test_milestone_one(
     client: object,
+    db: Database,
     settings: Settings,
     database_url: str,
     stripe_webhooks_to_live_server: str,
@@ -70,6 +75,8 @@ async def test_milestone_one(
         return summary, [payout for page in listed for payout in page["items"]]
 
     summary, payouts = await asyncio.to_thread(drive)
+    # The payouts' execution date comes: the worker's step releases them through Stripe.
+    assert await release_due(db, PaymentGateway(settings.stripe), later(), country="US") >= 1
     await run_worker(settings, database_url, once=True)
     assert summary.supports["succeeded"] >= 3
     assert {"failed", "refunded", "disputed"} <= set(summary.supports)
@@ -96,14 +103,21 @@ async def test_milestone_one(
     # Payout and dispute SLA fields, in SQL.
     assert payouts
     rows = await sql.fetch("select execution_date, settlement_target_date, reserve_policy from project_payouts")
+    released = await sql.fetchval("select count(*) from project_payouts where status = 'released'")
     assert rows
     assert all(r["settlement_target_date"] > r["execution_date"] > datetime.now(UTC).date() for r in rows)
+    assert released >= 1
     dispute = await sql.fetchrow("select ack_due_at, triage_due_at, resolution_due_at, escalated, status from disputes")
     assert dispute["ack_due_at"] < dispute["triage_due_at"] < dispute["resolution_due_at"]
     assert dispute["status"] == "open"
 
-    # Notifications went out (the worker drained the queue).
-    assert await sql.fetchval("select count(*) from notification_deliveries where status <> 'delivered'") == 0
+    # Notifications due by now went out (the worker drained the queue).
+    undelivered = await sql.fetch(
+        "select e.event_type, d.channel, d.status, d.attempts, d.last_error, d.next_attempt_at "
+        "from notification_deliveries d join notification_events e using (notification_event_id) "
+        "where d.status <> 'delivered' and d.next_attempt_at <= now()"  # payout news is dated at release (later)
+    )
+    assert undelivered == []
 
     # The pipeline: every funnel step is present for today's traffic.
     assert await asyncio.to_thread(run_pipeline, argparse.Namespace(), load_settings()) == 0
@@ -113,6 +127,11 @@ async def test_milestone_one(
             "order by step_index"
         ).fetchall()
         kpi_days = warehouse.execute("select count(*) from marts.kpi_daily").fetchone()
+        payout_recon = warehouse.execute(
+            "select journal_minor, status from marts.reconciliation_daily where category = 'payout'"
+        ).fetchall()
+    assert payout_recon
+    assert all(journal < 0 for journal, _ in payout_recon)  # money left the provider balance
     assert [name for name, _ in steps] == FUNNEL
     assert all(users > 0 for _, users in steps)
     assert kpi_days is not None
