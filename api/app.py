@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any
 
 import anyio.to_thread
@@ -30,6 +31,7 @@ from api.moderation.controllers import ModerationController
 from api.notifications.controllers import NotificationController
 from api.payments.controllers import StripeWebhookController
 from api.payments.gateway import PaymentGateway
+from api.payouts import calendar as payout_calendar
 from api.payouts.controllers import PayoutController
 from api.projects.controllers import ProjectController
 from api.settings import Settings, load_settings
@@ -122,6 +124,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
                 await anyio.to_thread.run_sync(upgrade, url)
         app.state.db = Database.connect(url, pool_size=cfg.database.pool_size)
+        # The holiday calendar takes a moment to build: not on the first webhook's time.
+        await anyio.to_thread.run_sync(payout_calendar.is_business_day, date.today(), cfg.payout_country)
         app.state.payments = PaymentGateway(cfg.stripe)
         try:
             yield

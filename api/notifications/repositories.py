@@ -11,15 +11,23 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# One round trip: the event, and its deliveries only when the event is new (`dedupe_key` unseen).
 _INSERT_EVENT = text(
-    "insert into notification_events (notification_event_id, event_type, dedupe_key, payload) "
-    "values (:id, :event_type, :dedupe_key, cast(:payload as jsonb)) "
-    "on conflict (dedupe_key) do nothing returning notification_event_id"
-)
-_INSERT_DELIVERIES = text(
-    "insert into notification_deliveries (delivery_id, notification_event_id, channel, recipient_id, next_attempt_at) "
-    "select gen_random_uuid(), :event_id, d.channel, d.recipient_id, :now "
-    "from jsonb_to_recordset(cast(:deliveries as jsonb)) as d(channel text, recipient_id uuid)"
+    """
+    with event as (
+        insert into notification_events (notification_event_id, event_type, dedupe_key, payload)
+        values (:id, :event_type, :dedupe_key, cast(:payload as jsonb))
+        on conflict (dedupe_key) do nothing
+        returning notification_event_id
+    ), deliveries as (
+        insert into notification_deliveries (delivery_id, notification_event_id, channel, recipient_id,
+            next_attempt_at)
+        select gen_random_uuid(), event.notification_event_id, d.channel, d.recipient_id, :now
+          from event, jsonb_to_recordset(cast(:deliveries as jsonb)) as d(channel text, recipient_id uuid)
+        returning 1
+    )
+    select count(*) from event
+    """
 )
 
 
@@ -32,22 +40,37 @@ async def insert_event(
     now: datetime,
 ) -> bool:
     """The event and its deliveries, or nothing when `dedupe_key` was already produced."""
-    event_id = uuid.uuid4()
+    rows = [{"channel": channel, "recipient_id": str(r) if r else None} for channel, r in deliveries]
     inserted = await session.scalar(
         _INSERT_EVENT,
-        {"id": event_id, "event_type": event_type, "dedupe_key": dedupe_key, "payload": json.dumps(payload)},
+        {
+            "id": uuid.uuid4(),
+            "event_type": event_type,
+            "dedupe_key": dedupe_key,
+            "payload": json.dumps(payload),
+            "deliveries": json.dumps(rows),
+            "now": now,
+        },
     )
-    if inserted is None:
-        return False
-    rows = [{"channel": channel, "recipient_id": str(r) if r else None} for channel, r in deliveries]
-    if rows:
-        await session.execute(_INSERT_DELIVERIES, {"event_id": event_id, "deliveries": json.dumps(rows), "now": now})
-    return True
+    return bool(inserted)
+
+
+# A project's creator never changes, so remembering it is safe in any number of processes (bounded).
+_CREATORS: dict[uuid.UUID, uuid.UUID] = {}
+_CREATORS_MAX = 100_000
 
 
 async def project_creator(session: AsyncSession, project_id: uuid.UUID) -> uuid.UUID | None:
+    if (known := _CREATORS.get(project_id)) is not None:
+        return known
     value = await session.scalar(text("select creator_id from projects where project_id = :p"), {"p": project_id})
-    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    if value is None:
+        return None
+    creator = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    if len(_CREATORS) >= _CREATORS_MAX:
+        _CREATORS.clear()
+    _CREATORS[project_id] = creator
+    return creator
 
 
 async def project_supporters(session: AsyncSession, project_id: uuid.UUID) -> list[uuid.UUID]:

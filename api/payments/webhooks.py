@@ -103,7 +103,9 @@ async def _settle(hook: Webhook, support: Support) -> Result:
         provider_event_id=hook.event_id,
         disputes=support_disputes,
     )
-    await payouts.sync_support(hook.session, support, now=hook.now, country=hook.payout_country)
+    await payouts.sync_support(
+        hook.session, support, now=hook.now, country=hook.payout_country, disputes=support_disputes
+    )
     return Result("applied" if changed else "not_applied", None if changed else f"status stays {support.status}")
 
 

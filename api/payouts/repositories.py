@@ -8,7 +8,7 @@ its supports with SKIP LOCKED (never waits for them), then its project's payable
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, text
@@ -16,30 +16,46 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db.models import PayoutItem, ProjectPayout, Support
 
-# Only scheduled payouts are locked (released items are frozen), and a support has at most one, so
-# this never waits on two payouts at once. A payout released meanwhile drops out after the wait.
-_LOCK_SCHEDULED = text(
-    """
-    select p.payout_id from project_payouts p join payout_items i using (payout_id)
-     where i.support_id = :support_id and p.status = 'scheduled'
-       for update of p
-    """
-)
+# Webhooks take scheduled payouts FOR SHARE: many supports of one project and day are synced at
+# once, and only the release (FOR UPDATE) excludes them. Nothing on the payout row is written per
+# webhook: a scheduled payout's amount is summed from its items when read, and frozen at release.
+# A support has at most one scheduled payout; released ones (frozen) are share-locked too, harmlessly.
 _SUPPORT_ITEMS = text(
     """
     select i.payout_id, i.amount_minor, p.status
       from payout_items i join project_payouts p using (payout_id)
      where i.support_id = :support_id
      order by p.execution_date
+       for share of p
     """
 )
-# `do update` (a no-op) rather than `do nothing`: it locks and returns the existing row.
-_UPSERT_PAYOUT = text(
+_INSERT_PAYOUT = text(
     """
     insert into project_payouts (payout_id, project_id, currency, execution_date, settlement_target_date)
     values (:payout_id, :project_id, :currency, :execution_date, :settlement_target_date)
-    on conflict (project_id, execution_date, currency) do update set status = project_payouts.status
-    returning payout_id, status
+    on conflict (project_id, execution_date, currency) do nothing
+    """
+)
+_SHARE_PAYOUT = text(
+    """
+    select payout_id, status from project_payouts
+     where project_id = :project_id and execution_date = :execution_date and currency = :currency
+       for share
+    """
+)
+# The common case in one round trip: the day's payout exists and is scheduled; share-lock it, add the item.
+_ADD_TO_SCHEDULED = text(
+    """
+    with payout as (
+        select payout_id from project_payouts
+         where project_id = :project_id and execution_date = :execution_date and currency = :currency
+           and status = 'scheduled'
+           for share
+    )
+    insert into payout_items (payout_id, support_id, amount_minor)
+    select payout_id, :support_id, :amount from payout
+    on conflict (payout_id, support_id) do update set amount_minor = excluded.amount_minor
+    returning payout_id
     """
 )
 _SET_ITEM = text(
@@ -49,28 +65,11 @@ _SET_ITEM = text(
     """
 )
 _DELETE_ITEM = text("delete from payout_items where payout_id = :payout_id and support_id = :support_id")
-_REFRESH_TOTALS = text(
-    """
-    update project_payouts p
-       set amount_minor = t.amount, support_count = t.supports, updated_at = :now
-      from (select coalesce(sum(amount_minor), 0) as amount, count(*) as supports
-              from payout_items where payout_id = :payout_id) t
-     where p.payout_id = :payout_id and p.status = 'scheduled'
-    """
-)
-_DELETE_IF_EMPTY = text(
-    """
-    delete from project_payouts p
-     where p.payout_id = :payout_id and p.status = 'scheduled'
-       and not exists (select 1 from payout_items i where i.payout_id = p.payout_id)
-    """
-)
 _LOCK_PAYABLE = text("select pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 async def support_items(session: AsyncSession, support_id: uuid.UUID) -> list[Any]:
-    """The support's items with their payout's status; its scheduled payout is locked (items change under it)."""
-    await session.execute(_LOCK_SCHEDULED, {"support_id": support_id})
+    """The support's items with their payout's status; their payouts share-locked (the release waits)."""
     return list(await session.execute(_SUPPORT_ITEMS, {"support_id": support_id}))
 
 
@@ -82,20 +81,30 @@ async def upsert_payout(
     execution_date: date,
     settlement_target_date: date,
 ) -> tuple[uuid.UUID, str]:
-    """The (project, execution date, currency) payout, created if missing, locked; (payout_id, status)."""
-    row = (
+    """The (project, execution date, currency) payout, created if missing, share-locked; (payout_id, status)."""
+    key = {"project_id": project_id, "currency": currency, "execution_date": execution_date}
+    row = (await session.execute(_SHARE_PAYOUT, key)).first()  # usually there already: one round trip
+    if row is None:
         await session.execute(
-            _UPSERT_PAYOUT,
-            {
-                "payout_id": uuid.uuid4(),
-                "project_id": project_id,
-                "currency": currency,
-                "execution_date": execution_date,
-                "settlement_target_date": settlement_target_date,
-            },
+            _INSERT_PAYOUT, {**key, "payout_id": uuid.uuid4(), "settlement_target_date": settlement_target_date}
         )
-    ).one()
+        row = (await session.execute(_SHARE_PAYOUT, key)).one()
     return row.payout_id, row.status
+
+
+async def add_to_scheduled(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    currency: str,
+    execution_date: date,
+    support_id: uuid.UUID,
+    amount_minor: int,
+) -> bool:
+    """Put the item on that day's scheduled payout if it exists; False when it does not (or is released)."""
+    params = {"project_id": project_id, "currency": currency, "execution_date": execution_date}
+    added = await session.scalar(_ADD_TO_SCHEDULED, {**params, "support_id": support_id, "amount": amount_minor})
+    return added is not None
 
 
 async def set_item(session: AsyncSession, payout_id: uuid.UUID, support_id: uuid.UUID, amount_minor: int) -> None:
@@ -106,10 +115,11 @@ async def delete_item(session: AsyncSession, payout_id: uuid.UUID, support_id: u
     await session.execute(_DELETE_ITEM, {"payout_id": payout_id, "support_id": support_id})
 
 
-async def refresh_totals(session: AsyncSession, payout_id: uuid.UUID, now: datetime) -> None:
-    """A scheduled payout's amount and support count from its items; deleted when it has none left."""
-    await session.execute(_REFRESH_TOTALS, {"payout_id": payout_id, "now": now})
-    await session.execute(_DELETE_IF_EMPTY, {"payout_id": payout_id})
+async def delete_payout(session: AsyncSession, payout_id: uuid.UUID) -> None:
+    """A scheduled payout everything was taken back from (the release holds it locked)."""
+    await session.execute(
+        text("delete from project_payouts where payout_id = :p and status = 'scheduled'"), {"p": payout_id}
+    )
 
 
 async def supports_without_items(session: AsyncSession, project_id: uuid.UUID) -> list[Support]:
@@ -130,11 +140,29 @@ async def supports_without_items(session: AsyncSession, project_id: uuid.UUID) -
     return list((await session.scalars(query)).all())
 
 
+# A scheduled payout's amount and count come from its items (an empty one is not shown); a released
+# payout's were frozen at release.
+_ITEM_TOTALS = (
+    select(
+        PayoutItem.payout_id,
+        func.sum(PayoutItem.amount_minor).label("amount"),
+        func.count().label("supports"),
+    )
+    .group_by(PayoutItem.payout_id)
+    .subquery()
+)
+
+
 async def page(
     session: AsyncSession, project_id: uuid.UUID, after: tuple[date, uuid.UUID] | None, limit: int
-) -> list[ProjectPayout]:
-    """Oldest execution date first; keyset on (execution_date, payout_id)."""
-    query = select(ProjectPayout).where(ProjectPayout.project_id == project_id)
+) -> list[tuple[ProjectPayout, int, int]]:
+    """Oldest execution date first; keyset on (execution_date, payout_id); (payout, amount, support count)."""
+    scheduled = ProjectPayout.status == "scheduled"
+    query = (
+        select(ProjectPayout, _ITEM_TOTALS.c.amount, _ITEM_TOTALS.c.supports)
+        .outerjoin(_ITEM_TOTALS, _ITEM_TOTALS.c.payout_id == ProjectPayout.payout_id)
+        .where(ProjectPayout.project_id == project_id, or_(~scheduled, _ITEM_TOTALS.c.supports.is_not(None)))
+    )
     if after is not None:
         query = query.where(
             or_(
@@ -143,7 +171,14 @@ async def page(
             )
         )
     query = query.order_by(ProjectPayout.execution_date, ProjectPayout.payout_id).limit(limit)
-    return list((await session.scalars(query)).all())
+    result: list[tuple[ProjectPayout, int, int]] = []
+    for row in (await session.execute(query)).all():
+        payout: ProjectPayout = row[0]
+        if payout.status == "scheduled":
+            result.append((payout, int(row[1] or 0), int(row[2] or 0)))
+        else:
+            result.append((payout, payout.amount_minor, payout.support_count))
+    return result
 
 
 async def claim_due(session: AsyncSession, today: date, skip: list[uuid.UUID]) -> ProjectPayout | None:
@@ -171,11 +206,16 @@ async def lock_supports_of(session: AsyncSession, payout_id: uuid.UUID) -> list[
     return supports if len(supports) == count else None
 
 
-async def items_total(session: AsyncSession, payout_id: uuid.UUID) -> int:
-    total = await session.scalar(
-        select(func.coalesce(func.sum(PayoutItem.amount_minor), 0)).where(PayoutItem.payout_id == payout_id)
-    )
-    return int(total or 0)
+async def items_total(session: AsyncSession, payout_id: uuid.UUID) -> tuple[int, int]:
+    """The payout's items: (amount, count)."""
+    row = (
+        await session.execute(
+            select(func.coalesce(func.sum(PayoutItem.amount_minor), 0), func.count()).where(
+                PayoutItem.payout_id == payout_id
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 async def lock_payable(session: AsyncSession, project_id: uuid.UUID, currency: str) -> None:

@@ -72,20 +72,32 @@ def status_of(payout: ProjectPayout) -> PayoutStatus:
 # --- scheduling ---------------------------------------------------------------------------------
 
 
-async def sync_support(session: AsyncSession, support: Support, *, now: datetime, country: str) -> None:
+async def sync_support(
+    session: AsyncSession, support: Support, *, now: datetime, country: str, disputes: list[Dispute] | None = None
+) -> None:
     """Put what is still owed for `support` on a scheduled payout (creating it), or take it off."""
     if support.succeeded_at is None:
         return
     items = await repo.support_items(session, support.support_id)
-    disputes = await supports_repo.disputes(session, support.support_id)
+    if disputes is None:
+        disputes = await supports_repo.disputes(session, support.support_id)
     released = sum(i.amount_minor for i in items if i.status != "scheduled")
     owed = max(net_payable(support, disputes) - released, 0)
     pending = next((i for i in items if i.status == "scheduled"), None)
     if pending is None:
         if owed > 0:
-            payout_id = await _scheduled_payout(session, support, now, country)
-            await repo.set_item(session, payout_id, support.support_id, owed)
-            await repo.refresh_totals(session, payout_id, now)
+            assert support.succeeded_at is not None
+            day = calendar.execution_date(support.succeeded_at, country)
+            if not await repo.add_to_scheduled(
+                session,
+                project_id=support.project_id,
+                currency=support.currency,
+                execution_date=day,
+                support_id=support.support_id,
+                amount_minor=owed,
+            ):
+                payout_id = await _scheduled_payout(session, support, now, country)
+                await repo.set_item(session, payout_id, support.support_id, owed)
         return
     if owed == pending.amount_minor:
         return
@@ -93,7 +105,6 @@ async def sync_support(session: AsyncSession, support: Support, *, now: datetime
         await repo.set_item(session, pending.payout_id, support.support_id, owed)
     else:
         await repo.delete_item(session, pending.payout_id, support.support_id)
-    await repo.refresh_totals(session, pending.payout_id, now)
 
 
 async def _scheduled_payout(session: AsyncSession, support: Support, now: datetime, country: str) -> uuid.UUID:
@@ -134,8 +145,8 @@ async def project_payouts(
     rows = await repo.page(session, project_id, (after.at.date(), after.id) if after else None, limit + 1)
     page, more = rows[:limit], len(rows) > limit
     return PayoutPage(
-        items=[payout_read(p) for p in page],
-        next_cursor=encode_cursor(_midnight(page[-1].execution_date), page[-1].payout_id) if more else None,
+        items=[payout_read(p, amount, count) for p, amount, count in page],
+        next_cursor=encode_cursor(_midnight(page[-1][0].execution_date), page[-1][0].payout_id) if more else None,
     )
 
 
@@ -143,17 +154,17 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def payout_read(payout: ProjectPayout) -> PayoutRead:
+def payout_read(payout: ProjectPayout, amount_minor: int, support_count: int) -> PayoutRead:
     return PayoutRead(
         payout_id=payout.payout_id,
         status=payout.status,  # type: ignore[arg-type]  # checked by the table's constraint
         currency=payout.currency,
-        amount_minor=payout.amount_minor,
+        amount_minor=amount_minor,
         execution_date=payout.execution_date,
         settlement_target_date=payout.settlement_target_date,
         reserve_minor=payout.reserve_minor,
         reserve_policy=payout.reserve_policy,  # type: ignore[arg-type]
-        support_count=payout.support_count,
+        support_count=support_count,
     )
 
 
@@ -192,9 +203,11 @@ async def _release(
         return False
     for support in supports:  # catch what no webhook synced yet, e.g. a cancellation whose refund is pending
         await sync_support(session, support, now=now, country=country)
-    total = await repo.items_total(session, payout.payout_id)
-    if total == 0:
-        return False  # everything was taken back: the sync deleted the payout
+    total, count = await repo.items_total(session, payout.payout_id)
+    if count == 0:
+        await repo.delete_payout(session, payout.payout_id)  # everything was taken back
+        return False
+    payout.support_count = count
     await repo.lock_payable(session, payout.project_id, payout.currency)
     # creator_payable is a credit balance: negative means Patronage owes the creator.
     balance = await journal_repo.account_balance(session, "creator_payable", payout.project_id, payout.currency)

@@ -28,9 +28,10 @@ async def scheduled_for(sql: asyncpg.Connection, support_id: str) -> tuple[int, 
     total = await sql.fetchval(
         "select coalesce(sum(amount_minor), 0) from payout_items where support_id = $1", uuid.UUID(support_id)
     )
-    rows = await sql.fetch(
-        "select p.status, p.amount_minor, p.support_count from project_payouts p "
-        "join supports s using (project_id) where s.support_id = $1",
+    rows = await sql.fetch(  # a scheduled payout's amount is its items' (an empty one is not a payout)
+        "select p.status, sum(i.amount_minor) as amount_minor, count(i.*) as support_count "
+        "from project_payouts p join payout_items i using (payout_id) "
+        "join supports s on s.project_id = p.project_id where s.support_id = $1 group by p.payout_id, p.status",
         uuid.UUID(support_id),
     )
     return int(total), [(r["status"], r["amount_minor"], r["support_count"]) for r in rows]
