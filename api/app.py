@@ -25,7 +25,7 @@ from api.db.engine import Database, resolve_database_url
 from api.disputes.controllers import DisputeController
 from api.errors import EXCEPTION_HANDLERS, DocumentedProblems, FieldError, MalformedBody, ValidationFailed
 from api.events.controllers import EventsController
-from api.idempotency import provide_idempotency
+from api.idempotency import DocumentedIdempotency, provide_idempotency
 from api.journal.controllers import JournalController
 from api.moderation.controllers import ModerationController
 from api.notifications.controllers import NotificationController
@@ -157,6 +157,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         request_class=ApiRequest,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
-        plugins=[DocumentedProblems()],
+        plugins=[DocumentedProblems(), DocumentedIdempotency()],
         debug=False,
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar import Controller, Response, get, post
+from litestar.datastructures import ResponseHeader, State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from api.auth import Principal, Role
 from api.idempotency import Idempotency
@@ -48,18 +50,25 @@ class SupportController(Controller):
             status_code=200,
         )
 
-    @get("/supports/{support_id:uuid}", summary="Canonical status (poll after checkout; send If-None-Match)")
+    @get(
+        "/supports/{support_id:uuid}",
+        summary="Canonical status (poll after checkout; send If-None-Match)",
+        response_headers=[
+            ResponseHeader(name="ETag", description="Send it back as If-None-Match", documentation_only=True)
+        ],
+        responses={304: ResponseSpec(data_container=None, description="Not modified since the ETag sent")},
+    )
     async def read(
         self,
         support_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         state: State,
-        request: Request,  # type: ignore[type-arg]
+        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
     ) -> Response[SupportRead]:  # the body is encoded here, once, to derive its ETag
         support = await services.read(state.db, principal, support_id, datetime.now(UTC))
         body = msgspec.json.encode(support)
         tag = services.etag(body)
-        if request.headers.get("if-none-match") == tag:
+        if if_none_match == tag:
             return Response(b"", status_code=304, headers={"ETag": tag})  # type: ignore[arg-type]
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
         return Response(body, media_type="application/json", headers=headers)  # type: ignore[arg-type]

@@ -24,3 +24,31 @@ async def test_served_document_matches_the_snapshot(client: AsyncTestClient[Lite
     assert served == json.loads(OPENAPI_SNAPSHOT.read_text())
     assert "/v1/projects" in served["paths"]
     assert served["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
+
+
+# api.md marks these creating POSTs (I): generated clients must know they need the header.
+IDEMPOTENT_ROUTES = {
+    "/v1/projects",
+    "/v1/projects/{project_id}/updates",
+    "/v1/projects/{project_id}/supports/prepare",
+    "/v1/supports/{support_id}/confirm",
+    "/v1/supports/{support_id}/cancel",
+    "/v1/reconciliation/checks",
+    "/v1/disputes/{dispute_id}/recovery-attempts",
+    "/v1/projects/{project_id}/reports",
+}
+
+
+def test_the_idempotency_key_and_etag_headers_are_documented() -> None:
+    document = json.loads(OPENAPI_SNAPSHOT.read_text())
+    documented = {
+        path
+        for path, operations in document["paths"].items()
+        for parameter in operations.get("post", {}).get("parameters", [])
+        if parameter["name"] == "Idempotency-Key" and parameter["in"] == "header" and parameter["required"]
+    }
+    assert documented == IDEMPOTENT_ROUTES
+    status_read = document["paths"]["/v1/supports/{support_id}"]["get"]
+    assert "If-None-Match" in {p["name"] for p in status_read["parameters"]}
+    assert "304" in status_read["responses"]
+    assert "ETag" in status_read["responses"]["200"]["headers"]
