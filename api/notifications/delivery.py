@@ -12,7 +12,9 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from api.db.engine import Database
 from api.notifications import repositories as repo
@@ -42,16 +44,8 @@ async def deliver_due(
         return 0
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def attempt(row: dict[str, object]) -> tuple[uuid.UUID, DeliveryFailed | None]:
-        message = Outgoing(
-            delivery_id=row["delivery_id"],  # type: ignore[arg-type]
-            channel=row["channel"],  # type: ignore[arg-type]
-            event_type=str(row["event_type"]),
-            payload=row["payload"],  # type: ignore[arg-type]
-            recipient_id=row["recipient_id"],  # type: ignore[arg-type]
-            email=row["email"],  # type: ignore[arg-type]
-            push_token=row["push_token"],  # type: ignore[arg-type]
-        )
+    async def attempt(row: dict[str, Any]) -> tuple[uuid.UUID, DeliveryFailed | None]:
+        message = Outgoing(**{f.name: row[f.name] for f in fields(Outgoing)})  # the claim returns each field
         async with gate:
             try:
                 await transports[message.channel].send(message)
