@@ -5,7 +5,8 @@
     uv run python -m bench.run_all --quick    # smaller volumes, to check that every benchmark runs
 
 Benchmarks run one after another (never in parallel: they would measure each other). The
-hand-written analysis above the generated section is kept.
+hand-written analysis above the generated section is kept; with `--only`, the other benchmarks'
+last figures stay as they were (each carries its own date).
 """
 
 from __future__ import annotations
@@ -60,21 +61,37 @@ def run(name: str, args: list[str]) -> tuple[str, float, int]:
     return "".join(lines), time.monotonic() - start, process.wait()
 
 
-def section(results: list[tuple[str, list[str], str, float, int]], quick: bool) -> str:
+def subsection(name: str, args: list[str], output: str, seconds: float, code: int) -> str:
+    status = "" if code == 0 else f" — **failed (exit {code})**"
+    run_date = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    head = f"### `{name}` ({seconds:.0f} s, {run_date}){status}"
+    return "\n".join([head, "", "```", f"python -m bench.{name} {' '.join(args)}", output.rstrip(), "```", ""])
+
+
+def section(previous: dict[str, str], fresh: dict[str, str], quick: bool) -> str:
+    """The generated section: fresh figures where a benchmark ran, the previous ones where it did not."""
     parts = [
         BEGIN,
         "## Last full run (written by `bench/run_all.py`)",
         "",
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick volumes: not figures of record)' if quick else ''}, on "
-        f"{machine()}. Each benchmark prints its own reference workload and ratio.",
+        f"On {machine()}{' (quick volumes: not figures of record)' if quick else ''}. "
+        "Each benchmark prints its own reference workload and ratio.",
         "",
     ]
-    for name, args, output, seconds, code in results:
-        status = "" if code == 0 else f" — **failed (exit {code})**"
-        parts += [f"### `{name}` ({seconds:.0f} s){status}", "", "```", f"python -m bench.{name} {' '.join(args)}"]
-        parts += [output.rstrip(), "```", ""]
+    parts += [fresh.get(name) or previous[name] for name in BENCHMARKS if name in fresh or name in previous]
     parts.append(END)
     return "\n".join(parts)
+
+
+def previous_subsections(text: str) -> dict[str, str]:
+    if BEGIN not in text or END not in text:
+        return {}
+    body = text[text.index(BEGIN) : text.index(END)]
+    found = {}
+    for chunk in body.split("\n### ")[1:]:
+        name = chunk.split("`")[1]
+        found[name] = "### " + chunk.rstrip() + "\n"
+    return found
 
 
 def main() -> int:
@@ -83,20 +100,21 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=list(BENCHMARKS), choices=list(BENCHMARKS))
     options = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    results = []
+    fresh, codes = {}, []
     for name in options.only:
         args = BENCHMARKS[name][1 if options.quick else 0]
         output, seconds, code = run(name, args)
-        results.append((name, args, output, seconds, code))
+        fresh[name] = subsection(name, args, output, seconds, code)
+        codes.append(code)
     text = README.read_text()
-    generated = section(results, options.quick)
+    generated = section(previous_subsections(text), fresh, options.quick)
     if BEGIN in text and END in text:
         text = text[: text.index(BEGIN)] + generated + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip() + "\n\n" + generated + "\n"
     README.write_text(text)
     print(f"wrote {README.relative_to(ROOT)}")
-    return max(code for *_, code in results)
+    return max(codes)
 
 
 if __name__ == "__main__":
