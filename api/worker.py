@@ -133,7 +133,7 @@ async def run_worker(
         # Not possible off the main thread (tests run workers in threads and stop them by `stop`).
         with contextlib.suppress(NotImplementedError, RuntimeError):
             running.add_signal_handler(sig, stop.set)
-    db = Database.connect(database_url, pool_size=4)
+    db = Database.connect(database_url, pool_size=8)  # a connection for each loop at once, and some to spare
     channels = transports(settings)
     loops = build_loops(db, settings, owner, channels, PaymentGateway(settings.stripe), lease=lease)
     if only:

@@ -38,7 +38,7 @@ class Database:
         engine = create_async_engine(
             async_url(url),
             pool_size=pool_size,
-            max_overflow=pool_size // 2,  # overflow connections are closed on return: keep them few
+            max_overflow=0,  # an overflow connection is closed on return: under load that is a backend fork per request
             # Optimistic disconnect handling: a ping per checkout would cost a round trip per request;
             # instead the first statement on a dead connection fails (503 + Retry-After) and SQLAlchemy
             # then invalidates the whole pool, so the retry gets fresh connections.
