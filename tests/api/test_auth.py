@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 
@@ -57,6 +58,25 @@ async def test_valid_token_round_trips(settings: Settings) -> None:
     user = uuid.uuid4()
     principal = decode_token(settings.auth, issue_token(settings.auth, user, Role.ops))
     assert (principal.user_id, principal.role) == (user, Role.ops)
+
+
+async def test_a_remembered_token_still_expires(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verified tokens are remembered per process; expiry is checked on every use all the same."""
+    token = forge(valid_claims(exp=int(time.time()) + 30))
+    assert decode_token(settings.auth, token).role is Role.supporter
+    assert decode_token(settings.auth, token).role is Role.supporter  # from the cache
+    later = time.time() + 31
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthorized, match="expired"):
+        decode_token(settings.auth, token)
+
+
+async def test_a_token_is_remembered_per_secret(settings: Settings) -> None:
+    token = forge(valid_claims())
+    assert decode_token(settings.auth, token).role is Role.supporter
+    other = dataclasses.replace(settings.auth, jwt_secret="another-secret-that-is-long-enough-000000")
+    with pytest.raises(Unauthorized, match="invalid"):
+        decode_token(other, token)
 
 
 async def test_role_refusal_is_403(client: AsyncTestClient[Litestar], make_user: MakeUser) -> None:
