@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db import hot
 
 SCHEMA_VERSION = "1.0"
 _NAMESPACE = uuid.UUID("6f1c1f7e-7d0c-4a57-9d38-5f8f3b0c2a11")
@@ -44,8 +45,8 @@ def server_event(
     }
 
 
-_LAND = text("insert into event_landing (source, raw) values ('server', :raw)")
+_LAND = hot.Sql("insert into event_landing (source, raw) values ('server', :raw)")
 
 
 async def land_server_event(session: AsyncSession, event: dict[str, Any]) -> None:
-    await session.execute(_LAND, {"raw": msgspec.json.encode(event).decode()})
+    await hot.execute(session, _LAND, {"raw": msgspec.json.encode(event).decode()})

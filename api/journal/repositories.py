@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, and_, cast, func, or_, select, text
+from sqlalchemy import Date, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.db import hot
 from api.db.models import JournalEntry, JournalLine
 from api.pagination import Position
 
@@ -26,7 +27,7 @@ _CATEGORY_BY_ENTRY_TYPE = {
 }
 
 
-_INSERT_ENTRY = text(
+_INSERT_ENTRY = hot.Sql(
     """
     with entry as (
         insert into journal_entries (entry_id, entry_type, cause_key, project_id, support_id, payout_id, dispute_id,
@@ -57,7 +58,8 @@ async def insert_entry(
     amount_minor: int,
 ) -> bool:
     """One statement: the entry (unless its cause is already booked) and its two lines. True if inserted."""
-    rows = await session.execute(
+    row = await hot.fetchrow(
+        session,
         _INSERT_ENTRY,
         {
             "entry_id": entry_id,
@@ -78,7 +80,7 @@ async def insert_entry(
             "amount": amount_minor,
         },
     )
-    return rows.first() is not None
+    return row is not None
 
 
 async def account_balance(session: AsyncSession, account: str, project_id: uuid.UUID | None, currency: str) -> int:

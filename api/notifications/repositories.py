@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.db import hot
+
 # One round trip: the event, and its deliveries only when the event is new (`dedupe_key` unseen).
-_INSERT_EVENT = text(
+_INSERT_EVENT = hot.Sql(
     """
     with event as (
         insert into notification_events (notification_event_id, event_type, dedupe_key, payload)
@@ -41,7 +43,8 @@ async def insert_event(
 ) -> bool:
     """The event and its deliveries, or nothing when `dedupe_key` was already produced."""
     rows = [{"channel": channel, "recipient_id": str(r) if r else None} for channel, r in deliveries]
-    inserted = await session.scalar(
+    inserted = await hot.fetchrow(
+        session,
         _INSERT_EVENT,
         {
             "id": uuid.uuid4(),
@@ -52,7 +55,7 @@ async def insert_event(
             "now": now,
         },
     )
-    return bool(inserted)
+    return inserted is not None and bool(inserted["count"])
 
 
 # A project's creator never changes, so remembering it is safe in any number of processes (bounded).

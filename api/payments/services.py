@@ -1,8 +1,8 @@
-"""Receiving a Stripe webhook: verify, store first, then handle with effects in one transaction.
+"""Receiving a Stripe webhook: verify, then store it and handle it in one transaction.
 
-The event is committed to the inbox before handling, so a handler failure leaves it stored and
-unhandled (`handled_at` null) for redelivery or replay; the handler's effects and the `handled_at`
-stamp commit together, so an event is handled at most once.
+The inbox row, the handler's effects and the `handled_at` stamp commit together, so an event is
+handled at most once. When handling fails the transaction rolls back and the event is stored on its
+own, unhandled (`handled_at` null), for Stripe's redelivery or a replay.
 """
 
 from __future__ import annotations
@@ -47,6 +47,16 @@ def parse_event(payload: bytes) -> StripeEvent:
     return event
 
 
+async def _keep_unhandled(db: Database, stored: repo.InboxEvent) -> None:
+    """After a failed handling, the event is still kept (a failure to keep it is logged, and the
+    handler's error is the one answered)."""
+    try:
+        async with db.read() as connection:
+            await repo.store(connection, stored)
+    except Exception:
+        log.exception("stripe event %s could not be kept after its handling failed", stored.event_id)
+
+
 async def receive(
     db: Database,
     gateway: PaymentGateway,
@@ -58,37 +68,39 @@ async def receive(
     event = parse_event(payload)
     created = datetime.fromtimestamp(event.created, tz=UTC)
     obj: dict[str, Any] = event.data["object"]
-    async with db.read() as connection:  # one autocommit statement: stored before anything else happens
-        await repo.store(
-            connection,
-            event_id=event.id,
-            event_type=event.type,
-            object_id=obj.get("id") if isinstance(obj.get("id"), str) else None,
-            created=created,
-            raw=payload.decode("utf-8"),
-        )
-    async with db.transaction() as session:
-        if not await repo.lock_unhandled(session, event.id):
-            return WebhookReceipt(received=True, duplicate=True)
-        now = datetime.now(UTC)
-        handler = HANDLERS.get(event.type)
-        result = (
-            Result("ignored")
-            if handler is None
-            else await handler(
-                Webhook(
-                    session=session,
-                    event_id=event.id,
-                    event_type=event.type,
-                    obj=obj,
-                    created=created,
-                    now=now,
-                    disputes=settings.disputes,
-                    payout_country=settings.payout_country,
+    stored = repo.InboxEvent(
+        event_id=event.id,
+        event_type=event.type,
+        object_id=obj.get("id") if isinstance(obj.get("id"), str) else None,
+        created=created,
+        raw=payload.decode("utf-8"),
+    )
+    try:
+        async with db.transaction() as session:
+            if not await repo.store_to_handle(session, stored):
+                return WebhookReceipt(received=True, duplicate=True)
+            now = datetime.now(UTC)
+            handler = HANDLERS.get(event.type)
+            result = (
+                Result("ignored")
+                if handler is None
+                else await handler(
+                    Webhook(
+                        session=session,
+                        event_id=event.id,
+                        event_type=event.type,
+                        obj=obj,
+                        created=created,
+                        now=now,
+                        disputes=settings.disputes,
+                        payout_country=settings.payout_country,
+                    )
                 )
             )
-        )
-        await repo.mark_handled(session, event.id, now, result.outcome, result.detail)
-        if result.outcome in ("unmatched", "flagged"):
-            log.warning("stripe event %s (%s) %s: %s", event.id, event.type, result.outcome, result.detail)
+            await repo.mark_handled(session, event.id, now, result.outcome, result.detail)
+    except Exception:
+        await _keep_unhandled(db, stored)
+        raise
+    if result.outcome in ("unmatched", "flagged"):
+        log.warning("stripe event %s (%s) %s: %s", event.id, event.type, result.outcome, result.detail)
     return WebhookReceipt(received=True, duplicate=False, outcome=result.outcome)

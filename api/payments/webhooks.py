@@ -89,7 +89,7 @@ def _mismatch(support: Support, amount: Any, currency: Any, *, at_most: bool = F
     return None
 
 
-async def _settle(hook: Webhook, support: Support) -> Result:
+async def _settle(hook: Webhook, support: Support, *, first_capture: bool = False) -> Result:
     support_disputes = await supports_repo.disputes(hook.session, support.support_id)
     await disputes.true_up_losses(
         hook.session, support, support_disputes, at=hook.created, provider_event_id=hook.event_id
@@ -104,7 +104,12 @@ async def _settle(hook: Webhook, support: Support) -> Result:
         disputes=support_disputes,
     )
     await payouts.sync_support(
-        hook.session, support, now=hook.now, country=hook.payout_country, disputes=support_disputes
+        hook.session,
+        support,
+        now=hook.now,
+        country=hook.payout_country,
+        disputes=support_disputes,
+        first_capture=first_capture,
     )
     return Result("applied" if changed else "not_applied", None if changed else f"status stays {support.status}")
 
@@ -117,6 +122,7 @@ async def payment_succeeded(hook: Webhook) -> Result:
     amount = intent.get("amount_received", intent.get("amount"))
     if problem := _mismatch(support, amount, intent.get("currency")):
         return Result("flagged", problem)
+    first_capture = support.succeeded_at is None
     await supports.record_capture(
         hook.session,
         support,
@@ -124,7 +130,7 @@ async def payment_succeeded(hook: Webhook) -> Result:
         charge_id=_id(intent.get("latest_charge")),
         provider_event_id=hook.event_id,
     )
-    return await _settle(hook, support)
+    return await _settle(hook, support, first_capture=first_capture)
 
 
 async def payment_failed(hook: Webhook) -> Result:

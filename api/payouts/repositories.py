@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.db import hot
 from api.db.models import PayoutItem, ProjectPayout, Support
 
 # Webhooks take scheduled payouts FOR SHARE: many supports of one project and day are synced at
@@ -44,7 +45,7 @@ _SHARE_PAYOUT = text(
     """
 )
 # The common case in one round trip: the day's payout exists and is scheduled; share-lock it, add the item.
-_ADD_TO_SCHEDULED = text(
+_ADD_TO_SCHEDULED = hot.Sql(
     """
     with payout as (
         select payout_id from project_payouts
@@ -58,7 +59,7 @@ _ADD_TO_SCHEDULED = text(
     returning payout_id
     """
 )
-_SET_ITEM = text(
+_SET_ITEM = hot.Sql(
     """
     insert into payout_items (payout_id, support_id, amount_minor) values (:payout_id, :support_id, :amount)
     on conflict (payout_id, support_id) do update set amount_minor = excluded.amount_minor
@@ -103,12 +104,12 @@ async def add_to_scheduled(
 ) -> bool:
     """Put the item on that day's scheduled payout if it exists; False when it does not (or is released)."""
     params = {"project_id": project_id, "currency": currency, "execution_date": execution_date}
-    added = await session.scalar(_ADD_TO_SCHEDULED, {**params, "support_id": support_id, "amount": amount_minor})
+    added = await hot.fetchrow(session, _ADD_TO_SCHEDULED, {**params, "support_id": support_id, "amount": amount_minor})
     return added is not None
 
 
 async def set_item(session: AsyncSession, payout_id: uuid.UUID, support_id: uuid.UUID, amount_minor: int) -> None:
-    await session.execute(_SET_ITEM, {"payout_id": payout_id, "support_id": support_id, "amount": amount_minor})
+    await hot.execute(session, _SET_ITEM, {"payout_id": payout_id, "support_id": support_id, "amount": amount_minor})
 
 
 async def delete_item(session: AsyncSession, payout_id: uuid.UUID, support_id: uuid.UUID) -> None:

@@ -73,12 +73,21 @@ def status_of(payout: ProjectPayout) -> PayoutStatus:
 
 
 async def sync_support(
-    session: AsyncSession, support: Support, *, now: datetime, country: str, disputes: list[Dispute] | None = None
+    session: AsyncSession,
+    support: Support,
+    *,
+    now: datetime,
+    country: str,
+    disputes: list[Dispute] | None = None,
+    first_capture: bool = False,
 ) -> None:
-    """Put what is still owed for `support` on a scheduled payout (creating it), or take it off."""
+    """Put what is still owed for `support` on a scheduled payout (creating it), or take it off.
+
+    `first_capture`: the support's success was recorded in this transaction, so it can have no payout
+    items yet (items exist only for captured supports) and the look-up is skipped."""
     if support.succeeded_at is None:
         return
-    items = await repo.support_items(session, support.support_id)
+    items = [] if first_capture else await repo.support_items(session, support.support_id)
     if disputes is None:
         disputes = await supports_repo.disputes(session, support.support_id)
     released = sum(i.amount_minor for i in items if i.status != "scheduled")

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.db import hot
 from api.db.models import Dispute, Support, SupportStatusHistory
 
 
@@ -26,7 +27,7 @@ async def get(session: AsyncSession, support_id: uuid.UUID, *, for_update: bool 
 
 _BY_PAYMENT_INTENT = select(Support).where(Support.payment_intent_id == bindparam("pi")).with_for_update()
 _DISPUTES = select(Dispute).where(Dispute.support_id == bindparam("support_id")).order_by(Dispute.provider_created_at)
-_ADD_HISTORY = text(
+_ADD_HISTORY = hot.Sql(
     "insert into support_status_history (support_id, from_status, to_status, reason, source, provider_event_id, "
     "applied, occurred_at) values (:support_id, :from_status, :to_status, :reason, :source, :provider_event_id, "
     ":applied, :occurred_at)"
@@ -63,7 +64,8 @@ async def add_history(
     occurred_at: datetime,
     provider_event_id: str | None = None,
 ) -> None:
-    await session.execute(
+    await hot.execute(
+        session,
         _ADD_HISTORY,
         {
             "support_id": support_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -79,6 +80,24 @@ async def test_redelivery_is_a_duplicate_with_no_effect(
     assert await sql.fetchval("select count(*) from provider_events") == 1
     assert await sql.fetchval("select count(*) from journal_entries") == 1
     assert await sql.fetchval("select count(*) from support_status_history where source = 'webhook'") == 1
+
+
+async def test_concurrent_deliveries_of_one_event_apply_it_once(
+    client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection
+) -> None:
+    """Stripe may deliver an event again while the first delivery is still being handled: the first
+    insert holds the inbox row, the others wait on it and then answer duplicate."""
+    _, supporter, support = await back_project(client, make_user)
+    pi = (await confirm(client, supporter, support["support_id"]))["checkout"]["payment_intent_id"]
+    payload = se.event(
+        "payment_intent.succeeded", se.payment_intent(pi, 2_500, "EUR", support["support_id"], charge="ch_1")
+    )
+    receipts = await asyncio.gather(*(deliver(client, payload) for _ in range(8)))
+    assert sorted(r["duplicate"] for r in receipts) == [False] + [True] * 7
+    assert await sql.fetchval("select count(*) from provider_events where handled_at is not null") == 1
+    assert await sql.fetchval("select count(*) from journal_entries") == 1
+    assert await sql.fetchval("select count(*) from notification_events") == 1
+    assert await sql.fetchval("select count(*) from payout_items") == 1
 
 
 async def test_unknown_types_and_unknown_supports_are_stored_and_acknowledged(
