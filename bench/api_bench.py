@@ -92,6 +92,15 @@ async def seed(
         await conn.close()
 
 
+async def settle_database(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("vacuum (analyze)")
+        await conn.execute("checkpoint")
+    finally:
+        await conn.close()
+
+
 def cpu_seconds(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -149,7 +158,9 @@ async def main(total: int, concurrency: int, workers: int, only: set[str]) -> No
     }
     settings = settings_from(env)
     creator, supporter = uuid.uuid4(), uuid.uuid4()
-    project_id, tier_id, supports = await seed(dsn, creator, supporter, total)
+    warm = concurrency * 4  # requests per workload before measuring: pools, statement caches, first payout
+    project_id, tier_id, seeded = await seed(dsn, creator, supporter, total + warm)
+    supports, spare = seeded[:total], seeded[total:]
     supporter_auth = {"Authorization": f"Bearer {issue_token(settings.auth, supporter, Role.supporter)}"}
 
     port = free_port()
@@ -185,6 +196,7 @@ async def main(total: int, concurrency: int, workers: int, only: set[str]) -> No
         api_pids = [server.pid, *(c.pid for c in psutil.Process(server.pid).children(recursive=True))]
 
         async def measured(name: str, make: Callable[[int], Request]) -> Measured:
+            await settle_database(dsn)  # the previous workload's vacuum and checkpoint are not billed to this one
             pg, me = postgres_pids(), [os.getpid()]
             api_before, pg_before, me_before = cpu_seconds(api_pids), cpu_seconds(pg), cpu_seconds(me)
             result = await run(name, host, port, make, total, concurrency)
@@ -204,18 +216,27 @@ async def main(total: int, concurrency: int, workers: int, only: set[str]) -> No
             headers = {**supporter_auth, "Content-Type": "application/json", "Idempotency-Key": f"bench-{i}"}
             return "POST", f"/v1/projects/{project_id}/supports/prepare", headers, body
 
-        def webhook(i: int) -> tuple[str, str, dict[str, str], bytes]:
-            support_id, pi = supports[i]
-            payload = event("payment_intent.succeeded", payment_intent(pi, 1000, "EUR", support_id, charge=f"ch_{i}"))
-            headers = {"Content-Type": "application/json", "Stripe-Signature": sign(payload, secret=WEBHOOK_SECRET)}
-            return "POST", "/v1/payments/webhooks/stripe", headers, payload
+        def webhooks_for(pairs: list[tuple[str, str]], tag: str) -> Callable[[int], Request]:
+            def webhook(i: int) -> Request:
+                support_id, pi = pairs[i]
+                intent = payment_intent(pi, 1000, "EUR", support_id, charge=f"ch_{tag}{i}")
+                payload = event("payment_intent.succeeded", intent)
+                headers = {"Content-Type": "application/json", "Stripe-Signature": sign(payload, secret=WEBHOOK_SECRET)}
+                return "POST", "/v1/payments/webhooks/stripe", headers, payload
 
-        await run("warm-up", host, port, read, concurrency * 10, concurrency)  # fills the pools, not measured
+            return webhook
+
+        for build in (
+            read,
+            lambda i: prepare(total + i),
+            webhooks_for(spare, "warm"),
+        ):  # steady state is what is measured
+            await run("warm-up", host, port, build, warm, concurrency)
         reference = await measured("GET /healthz (trivial)", lambda i: ("GET", "/healthz", {}, b""))
         workloads = {
             "read": ("GET /v1/supports/{id}", read),
             "prepare": ("POST …/supports/prepare", prepare),
-            "webhook": ("POST webhook (succeeded)", webhook),
+            "webhook": ("POST webhook (succeeded)", webhooks_for(supports, "")),
         }
         results = {key: await measured(name, build) for key, (name, build) in workloads.items() if key in only}
     finally:

@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.models import Support
+from api.db.models import Dispute, Support
 from api.disputes import services as disputes
 from api.events.landing import land_server_event, server_event
 from api.notifications import services as notifications
@@ -62,11 +62,16 @@ def _id(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def _support_for_intent(hook: Webhook, payment_intent_id: str | None, metadata: Any) -> Support | None:
+class Found(NamedTuple):
+    support: Support
+    disputes: list[Dispute] | None  # loaded with the support, or None: not looked up yet
+
+
+async def _support_for_intent(hook: Webhook, payment_intent_id: str | None, metadata: Any) -> Found | None:
     if payment_intent_id:
-        support = await supports_repo.by_payment_intent(hook.session, payment_intent_id)
-        if support is not None:
-            return support
+        found = await supports_repo.by_payment_intent(hook.session, payment_intent_id)
+        if found is not None:
+            return Found(*found)
     support_id = metadata.get("support_id") if isinstance(metadata, dict) else None
     if not support_id:
         return None
@@ -77,7 +82,7 @@ async def _support_for_intent(hook: Webhook, payment_intent_id: str | None, meta
     if support is None or (support.payment_intent_id not in (None, payment_intent_id)):
         return None
     support.payment_intent_id = support.payment_intent_id or payment_intent_id
-    return support
+    return Found(support, None)
 
 
 def _mismatch(support: Support, amount: Any, currency: Any, *, at_most: bool = False) -> str | None:
@@ -89,8 +94,16 @@ def _mismatch(support: Support, amount: Any, currency: Any, *, at_most: bool = F
     return None
 
 
-async def _settle(hook: Webhook, support: Support, *, first_capture: bool = False) -> Result:
-    support_disputes = await supports_repo.disputes(hook.session, support.support_id)
+async def _settle(
+    hook: Webhook, support: Support, *, disputes_loaded: list[Dispute] | None = None, first_capture: bool = False
+) -> Result:
+    """Fold the support's facts into its status and its payout. `disputes_loaded`: its disputes as
+    loaded with it, when this event has not changed them since."""
+    support_disputes = (
+        disputes_loaded
+        if disputes_loaded is not None
+        else await supports_repo.disputes(hook.session, support.support_id)
+    )
     await disputes.true_up_losses(
         hook.session, support, support_disputes, at=hook.created, provider_event_id=hook.event_id
     )
@@ -116,9 +129,10 @@ async def _settle(hook: Webhook, support: Support, *, first_capture: bool = Fals
 
 async def payment_succeeded(hook: Webhook) -> Result:
     intent = hook.obj
-    support = await _support_for_intent(hook, _id(intent.get("id")), intent.get("metadata"))
-    if support is None:
+    found = await _support_for_intent(hook, _id(intent.get("id")), intent.get("metadata"))
+    if found is None:
         return Result("unmatched", "no support for this PaymentIntent")
+    support = found.support
     amount = intent.get("amount_received", intent.get("amount"))
     if problem := _mismatch(support, amount, intent.get("currency")):
         return Result("flagged", problem)
@@ -130,18 +144,19 @@ async def payment_succeeded(hook: Webhook) -> Result:
         charge_id=_id(intent.get("latest_charge")),
         provider_event_id=hook.event_id,
     )
-    return await _settle(hook, support, first_capture=first_capture)
+    return await _settle(hook, support, disputes_loaded=found.disputes, first_capture=first_capture)
 
 
 async def payment_failed(hook: Webhook) -> Result:
     intent = hook.obj
-    support = await _support_for_intent(hook, _id(intent.get("id")), intent.get("metadata"))
-    if support is None:
+    found = await _support_for_intent(hook, _id(intent.get("id")), intent.get("metadata"))
+    if found is None:
         return Result("unmatched", "no support for this PaymentIntent")
+    support = found.support
     error = intent.get("last_payment_error") or {}
     failure_code = error.get("decline_code") or error.get("code") if isinstance(error, dict) else None
     await supports.record_failure(hook.session, support, failed_at=hook.created, failure_code=failure_code)
-    result = await _settle(hook, support)
+    result = await _settle(hook, support, disputes_loaded=found.disputes)
     if result.outcome == "applied" and support.status == "failed":
         properties = {"support_id": str(support.support_id)}
         if failure_code:
@@ -170,9 +185,10 @@ async def payment_failed(hook: Webhook) -> Result:
 
 async def charge_refunded(hook: Webhook) -> Result:
     charge = hook.obj
-    support = await _support_for_intent(hook, _id(charge.get("payment_intent")), charge.get("metadata"))
-    if support is None:
+    found = await _support_for_intent(hook, _id(charge.get("payment_intent")), charge.get("metadata"))
+    if found is None:
         return Result("unmatched", "no support for this charge")
+    support = found.support
     refunded = charge.get("amount_refunded")
     if problem := _mismatch(support, refunded, charge.get("currency"), at_most=True):
         return Result("flagged", problem)
@@ -194,7 +210,7 @@ async def charge_refunded(hook: Webhook) -> Result:
         refund_id=refund_id,
         provider_event_id=hook.event_id,
     )
-    return await _settle(hook, support)
+    return await _settle(hook, support, disputes_loaded=found.disputes)
 
 
 def _provider_dispute(obj: dict[str, Any], fallback_created: datetime) -> disputes.ProviderDispute:
@@ -211,7 +227,8 @@ def _provider_dispute(obj: dict[str, Any], fallback_created: datetime) -> disput
 
 async def _dispute_support(hook: Webhook) -> tuple[Support | None, Result | None]:
     obj = hook.obj
-    support = await _support_for_intent(hook, _id(obj.get("payment_intent")), obj.get("metadata"))
+    found = await _support_for_intent(hook, _id(obj.get("payment_intent")), obj.get("metadata"))
+    support = None if found is None else found.support  # its disputes are about to change: not reused
     if support is None and (charge_id := _id(obj.get("charge"))):
         support = await supports_repo.by_charge(hook.session, charge_id)
     if support is None:

@@ -25,7 +25,13 @@ async def get(session: AsyncSession, support_id: uuid.UUID, *, for_update: bool 
     return (await session.scalars(query)).first()
 
 
-_BY_PAYMENT_INTENT = select(Support).where(Support.payment_intent_id == bindparam("pi")).with_for_update()
+_BY_PAYMENT_INTENT = (
+    select(Support, Dispute)
+    .outerjoin(Dispute, Dispute.support_id == Support.support_id)
+    .where(Support.payment_intent_id == bindparam("pi"))
+    .order_by(Dispute.provider_created_at)
+    .with_for_update(of=Support)
+)
 _DISPUTES = select(Dispute).where(Dispute.support_id == bindparam("support_id")).order_by(Dispute.provider_created_at)
 _ADD_HISTORY = hot.Sql(
     "insert into support_status_history (support_id, from_status, to_status, reason, source, provider_event_id, "
@@ -34,8 +40,12 @@ _ADD_HISTORY = hot.Sql(
 )
 
 
-async def by_payment_intent(session: AsyncSession, payment_intent_id: str) -> Support | None:
-    return (await session.scalars(_BY_PAYMENT_INTENT, {"pi": payment_intent_id})).first()
+async def by_payment_intent(session: AsyncSession, payment_intent_id: str) -> tuple[Support, list[Dispute]] | None:
+    """The support, locked, and its disputes (oldest first), in one round trip."""
+    rows = (await session.execute(_BY_PAYMENT_INTENT, {"pi": payment_intent_id})).all()
+    if not rows:
+        return None
+    return rows[0][0], [dispute for _, dispute in rows if dispute is not None]
 
 
 async def by_charge(session: AsyncSession, charge_id: str) -> Support | None:

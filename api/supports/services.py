@@ -375,10 +375,10 @@ async def record_capture(
 
     `captured_at` is when Patronage learned it (webhook time): payouts count business days from it,
     and it orders `payment_succeeded` after the client's checkout (Stripe's `created` has whole seconds).
+    The bookings (idempotent per support) come before the support's own fields change, so the
+    handler writes the support row once, when it settles the status.
     """
-    if charge_id and not support.charge_id:
-        support.charge_id = charge_id
-    support.succeeded_at = min(support.succeeded_at or captured_at, captured_at)
+    charge_id = support.charge_id or charge_id
     posted = await journal.post(
         session,
         "support_hold",
@@ -388,7 +388,7 @@ async def record_capture(
             project_id=support.project_id,
             support_id=support.support_id,
             provider_event_id=provider_event_id,
-            provider_object_id=support.charge_id,
+            provider_object_id=charge_id,
         ),
         support.amount_minor,
         support.currency,
@@ -418,6 +418,10 @@ async def record_capture(
             recipients=await notifications.project_audience(session, support.project_id, support.supporter_id),
             now=captured_at,
         )
+    if charge_id != support.charge_id:
+        support.charge_id = charge_id
+    if support.succeeded_at is None or captured_at < support.succeeded_at:
+        support.succeeded_at = captured_at
 
 
 async def record_failure(
