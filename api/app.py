@@ -25,7 +25,7 @@ from api.db.engine import Database, resolve_database_url
 from api.disputes.controllers import DisputeController
 from api.errors import EXCEPTION_HANDLERS, DocumentedProblems, FieldError, MalformedBody, ValidationFailed
 from api.events.controllers import EventsController
-from api.idempotency import DocumentedIdempotency, provide_idempotency
+from api.idempotency import provide_idempotency
 from api.journal.controllers import JournalController
 from api.moderation.controllers import ModerationController
 from api.notifications.controllers import NotificationController
@@ -34,6 +34,7 @@ from api.payments.gateway import PaymentGateway
 from api.payouts import calendar as payout_calendar
 from api.payouts.controllers import PayoutController
 from api.projects.controllers import ProjectController
+from api.request_headers import DocumentedHeaders
 from api.settings import Settings, load_settings
 from api.supports.controllers import SupportController
 from api.uploads.controllers import UploadController
@@ -157,6 +158,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         request_class=ApiRequest,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
-        plugins=[DocumentedProblems(), DocumentedIdempotency()],
+        plugins=[DocumentedProblems(), DocumentedHeaders()],
         debug=False,
     )

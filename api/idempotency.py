@@ -9,7 +9,6 @@ A claim whose lease ran out (a crashed process) may be taken over by the same re
 from __future__ import annotations
 
 import hashlib
-import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,9 +18,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
-from litestar.plugins import ReceiveRoutePlugin
-from litestar.routes import BaseRoute, HTTPRoute
+from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -148,7 +145,7 @@ async def provide_idempotency(
     return Idempotency(db=state.db, principal=principal, request=request)
 
 
-# --- the header in the OpenAPI document --------------------------------------------------------
+# --- the header in the OpenAPI document (added to every route using `Idempotency` by api/request_headers.py)
 
 IDEMPOTENCY_KEY_PARAMETER = Parameter(
     name="Idempotency-Key",
@@ -158,27 +155,3 @@ IDEMPOTENCY_KEY_PARAMETER = Parameter(
     description="Retries with the same key and body replay the first answer (`Idempotent-Replayed: true`); "
     "missing: 400 `idempotency_key_required`",
 )
-
-
-def _with_idempotency_key(operation_class: type[Operation]) -> type[Operation]:
-    @dataclass
-    class WithIdempotencyKey(operation_class):  # type: ignore[valid-type,misc]
-        def __post_init__(self) -> None:
-            if hasattr(super(), "__post_init__"):
-                super().__post_init__()
-            parameters: list[Parameter] = list(getattr(self, "parameters", None) or [])
-            self.parameters = [*parameters, IDEMPOTENCY_KEY_PARAMETER]
-
-    return WithIdempotencyKey
-
-
-class DocumentedIdempotency(ReceiveRoutePlugin):
-    """Documents the required `Idempotency-Key` header on every route that runs through `Idempotency`,
-    so generated clients (swift-openapi-generator) send it; the route itself checks it (400 with a code)."""
-
-    def receive_route(self, route: BaseRoute) -> None:
-        if not isinstance(route, HTTPRoute):
-            return
-        for handler in route.route_handlers:
-            if "idempotency" in inspect.signature(handler.fn).parameters:
-                handler.operation_class = _with_idempotency_key(handler.operation_class)

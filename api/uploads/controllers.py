@@ -140,6 +140,7 @@ class UploadController(Controller):
         before_request=require_tus_version,
         summary="tus creation (creator); a ready upload of the same sha256 is answered",
         responses=TUS_PROBLEMS,
+        opt={"request_headers": tus.CREATION_HEADERS},
     )
     async def create(
         self, request: AnyRequest, principal: NamedDependency[Principal], state: State
@@ -159,6 +160,7 @@ class UploadController(Controller):
         middleware=TUS_MIDDLEWARE,
         before_request=require_tus_version,
         summary="tus offset of an upload (creator)",
+        opt={"request_headers": tus.STATE_HEADERS},
         responses={**TUS_PROBLEMS, **_headers_only(200, "Upload-Offset, Upload-Length, Upload-Expires")},
     )
     async def offset(
@@ -181,6 +183,7 @@ class UploadController(Controller):
         middleware=TUS_MIDDLEWARE,
         before_request=require_tus_version,
         summary="tus: append bytes at Upload-Offset (creator)",
+        opt={"request_headers": tus.PATCH_HEADERS},
         responses={**TUS_PROBLEMS, **_headers_only(204, "The new Upload-Offset (and Upload-Expires)")},
     )
     async def append(
@@ -215,6 +218,7 @@ class UploadController(Controller):
         middleware=TUS_MIDDLEWARE,
         before_request=require_tus_version,
         summary="tus termination: delete the bytes (creator)",
+        opt={"request_headers": tus.STATE_HEADERS},
         responses=TUS_PROBLEMS,
     )
     async def terminate(

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
+from litestar.openapi.spec import OpenAPIType, Schema
+
 from api.errors import DomainError, FieldError
+from api.request_headers import header
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,expiration,checksum,termination"
@@ -22,6 +25,39 @@ CHECKSUM_ALGORITHM = "sha256"
 MAX_UPLOAD_BYTES = 10 * 1024**3  # Tus-Max-Size: 10 GiB, enough for a long 4K campaign video
 OFFSET_OCTET_STREAM = "application/offset+octet-stream"
 PROTOCOL_HEADERS = {"Tus-Resumable": TUS_VERSION}
+
+# The request headers of each tus route, as the OpenAPI document shows them (the parsers below check them).
+_TUS_RESUMABLE = header(
+    "Tus-Resumable",
+    f"The tus version the client speaks: {TUS_VERSION} (412 `tus_version_unsupported` otherwise)",
+    required=True,
+    schema=Schema(type=OpenAPIType.STRING, enum=[TUS_VERSION]),
+)
+_BYTES = Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_UPLOAD_BYTES)
+CREATION_HEADERS = [
+    _TUS_RESUMABLE,
+    header("Upload-Length", "The file's size in bytes (no deferred length)", required=True, schema=_BYTES),
+    header(
+        "Upload-Metadata",
+        "Comma-separated `key base64(value)` pairs: `filename`, `content_type` (video/*) and `sha256` "
+        "(the file's SHA-256, 64 hex digits) required, `project_id` optional; other keys are ignored",
+        required=True,
+    ),
+]
+STATE_HEADERS = [_TUS_RESUMABLE]
+PATCH_HEADERS = [
+    _TUS_RESUMABLE,
+    header(
+        "Upload-Offset",
+        "Where this body starts: the offset HEAD answered (409 otherwise)",
+        required=True,
+        schema=_BYTES,
+    ),
+    header(
+        "Upload-Checksum",
+        f"`{CHECKSUM_ALGORITHM} <base64 of the body's digest>`; a mismatch is 460 and nothing is kept",
+    ),
+]
 
 _METADATA_KEY = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token: no spaces, no commas
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")

@@ -52,3 +52,17 @@ def test_the_idempotency_key_and_etag_headers_are_documented() -> None:
     assert "If-None-Match" in {p["name"] for p in status_read["parameters"]}
     assert "304" in status_read["responses"]
     assert "ETag" in status_read["responses"]["200"]["headers"]
+
+
+def test_the_tus_request_headers_are_documented() -> None:
+    """Written from the tus 1.0.0 protocol (core, creation, checksum, termination), not from the code."""
+    expected = {
+        ("post", "/v1/uploads"): {"Tus-Resumable": True, "Upload-Length": True, "Upload-Metadata": True},
+        ("head", "/v1/uploads/{upload_id}"): {"Tus-Resumable": True},
+        ("patch", "/v1/uploads/{upload_id}"): {"Tus-Resumable": True, "Upload-Offset": True, "Upload-Checksum": False},
+        ("delete", "/v1/uploads/{upload_id}"): {"Tus-Resumable": True},
+    }
+    paths = json.loads(OPENAPI_SNAPSHOT.read_text())["paths"]
+    for (method, path), headers in expected.items():
+        documented = {p["name"]: p["required"] for p in paths[path][method]["parameters"] if p["in"] == "header"}
+        assert documented == headers, (method, path)
