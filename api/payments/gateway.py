@@ -13,7 +13,7 @@ from typing import Any
 
 import stripe
 
-from api.errors import DomainError, MalformedBody, ServiceUnavailable
+from api.errors import DomainError, ServiceUnavailable
 from api.settings import StripeSettings
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,8 @@ class PaymentGateway:
             raise InvalidSignature("Missing Stripe-Signature header.")
         try:
             text = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedBody("The webhook body is not UTF-8.") from None
+        except UnicodeDecodeError:  # Stripe signs UTF-8 text: nothing else is parsed before it verifies
+            raise InvalidSignature("The webhook body is not UTF-8 text, so no Stripe signature covers it.") from None
         try:
             stripe.WebhookSignature.verify_header(text, signature, self.settings.webhook_secret, tolerance)
         except stripe.SignatureVerificationError:
