@@ -52,8 +52,8 @@ class PathSettings:
     data_dir: Path
     warehouse: Path
     warehouse_url: str | None
-    landing_dir: Path
-    dead_letter_dir: Path
+    landing_dir: Path | str  # a local directory, or an object-store URL such as s3://bucket/landing
+    dead_letter_dir: Path | str
     provider_reports_dir: Path
 
 
@@ -108,6 +108,19 @@ def _check_url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | 
     parts = urlsplit(value)
     if parts.scheme not in schemes or not (parts.netloc or parts.query):
         raise ConfigError(f"{name} must be a URL with scheme {' or '.join(schemes)} (got scheme {parts.scheme!r})")
+    return value
+
+
+def _location(env: dict[str, str], name: str, default: Path) -> Path | str:
+    """A local directory, or an object-store URL (s3://bucket/prefix) kept as the string it is."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if "://" not in value:
+        return Path(value)
+    parts = urlsplit(value)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ConfigError(f"{name} must be a directory or an s3://bucket/prefix URL (got {value!r})")
     return value
 
 
@@ -179,8 +192,8 @@ def settings_from(env: dict[str, str]) -> Settings:
             warehouse_url=_check_url(
                 "PATRONAGE_WAREHOUSE_URL", env.get("PATRONAGE_WAREHOUSE_URL"), ("postgresql", "postgres")
             ),
-            landing_dir=Path(env.get("PATRONAGE_LANDING_DIR") or data_dir / "landing"),
-            dead_letter_dir=Path(env.get("PATRONAGE_DEAD_LETTER_DIR") or data_dir / "dead_letter"),
+            landing_dir=_location(env, "PATRONAGE_LANDING_DIR", data_dir / "landing"),
+            dead_letter_dir=_location(env, "PATRONAGE_DEAD_LETTER_DIR", data_dir / "dead_letter"),
             provider_reports_dir=Path(env.get("PATRONAGE_PROVIDER_REPORTS_DIR") or data_dir / "provider_reports"),
         ),
         notifications=NotificationSettings(

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 
 from dead_letter.store import original_bytes
+from pipelines.storage import Location, Where
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class ReplayResult:
 
 def replay(
     connection: duckdb.DuckDBPyConnection,
-    dead_letter_dir: Path,
+    dead_letter_dir: Where,
     run_id: str,
     *,
     reason: str | None = None,
@@ -67,7 +67,6 @@ def replay(
         connection.execute("rollback")
         raise
     if replayed:
-        log = dead_letter_dir / "replays" / f"{run_id}.ndjson"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("".join(json.dumps({"dead_letter_id": i, "replay_run_id": run_id}) + "\n" for i in replayed))
+        log = "".join(json.dumps({"dead_letter_id": i, "replay_run_id": run_id}) + "\n" for i in replayed)
+        Location(dead_letter_dir).write(f"replays/{run_id}.ndjson", log.encode("utf-8"))
     return ReplayResult(run_id, received, len(judged.accepted), judged.duplicates, len(judged.dead))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import tempfile
 import uuid
 from collections import defaultdict
@@ -16,6 +15,8 @@ from typing import Any
 
 import duckdb
 import msgspec
+
+from pipelines.storage import Location, Where
 
 _NAMESPACE = uuid.UUID("0b7d7c55-36a5-4f8e-8f0a-1f7d2b7a9e41")
 
@@ -66,26 +67,28 @@ def original_bytes(raw: str, encoding: str) -> bytes:
     return base64.b64decode(raw) if encoding == "base64" else raw.encode("utf-8")
 
 
-def write_files(directory: Path, run_id: str, letters: list[DeadLetter]) -> list[Path]:
-    """Write the run's records, partitioned by the UTC date of received_at; each file appears atomically."""
+def write_files(directory: Where, run_id: str, letters: list[DeadLetter]) -> list[str]:
+    """Write the run's records, partitioned by the UTC date of received_at; each file appears whole.
+    Returns the partitions written, relative to `directory`."""
+    location = Location(directory)
     by_date: dict[str, list[DeadLetter]] = defaultdict(list)
     for letter in letters:
         by_date[letter.received_at.date().isoformat()].append(letter)
     written = []
     for day, group in sorted(by_date.items()):
-        target = directory / f"date={day}" / f"{run_id}.ndjson"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(".ndjson.tmp")
-        with temporary.open("w", encoding="utf-8") as handle:
-            if target.exists():  # another source of the same run wrote this partition already
-                handle.write(target.read_text(encoding="utf-8"))
-            for letter in group:
-                handle.write(json.dumps(letter.record(), ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(target)
-        written.append(target)
+        partition = f"date={day}/{run_id}.ndjson"
+        # Another source of the same run may have written this partition already: keep its records.
+        earlier = location.read_bytes(partition) if location.exists(partition) else b""
+        records = "".join(json.dumps(letter.record(), ensure_ascii=False) + "\n" for letter in group)
+        location.write(partition, earlier + records.encode("utf-8"))
+        written.append(partition)
     return written
+
+
+def delete_files(directory: Where, partitions: list[str]) -> None:
+    location = Location(directory)
+    for partition in partitions:
+        location.delete(partition)
 
 
 def insert_rows(connection: duckdb.DuckDBPyConnection, letters: list[DeadLetter]) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import msgspec
 
-from dead_letter.store import DeadLetter, insert_rows, write_files
+from dead_letter.store import DeadLetter, delete_files, insert_rows, write_files
 from event_contracts import (
     Reason,
     Violation,
@@ -29,6 +29,7 @@ from event_contracts import (
     timestamp_violations,
     validate_event,
 )
+from pipelines.storage import Where
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ def _insert_accepted(
 
 def commit_run(
     connection: duckdb.DuckDBPyConnection,
-    dead_letter_dir: Path,
+    dead_letter_dir: Where,
     *,
     run_id: str,
     source: str,
@@ -293,7 +294,6 @@ def commit_run(
         connection.execute("commit")
     except BaseException:
         connection.execute("rollback")
-        for partition in written:  # the records are in neither place, as if the run never happened
-            partition.unlink(missing_ok=True)
+        delete_files(dead_letter_dir, written)  # the records are in neither place, as if the run never happened
         raise
     return audit

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipelines import sources, warehouse
 from pipelines.ingestion import Audit, commit_run, judge, known_events
+from pipelines.storage import Where
 
 MAX_ROWS_PER_RUN = 250_000
 
@@ -15,8 +16,8 @@ MAX_ROWS_PER_RUN = 250_000
 @dataclass(frozen=True)
 class Locations:
     warehouse: Path
-    dead_letter_dir: Path
-    landing_dir: Path
+    dead_letter_dir: Where  # a local directory or an object-store URL (pipelines/storage.py)
+    landing_dir: Where
     oltp_dsn: str
 
 

@@ -9,14 +9,15 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg2
 
 from pipelines.ingestion import Input
+from pipelines.storage import Location, Where
 
 TABLE_SOURCE = "event_landing"
 FILES_SOURCE = "landing_files"
+LANDING_SUFFIXES = (".ndjson", ".ndjson.gz")
 # Identity values are taken at insert but become visible at commit: a young gap may still fill.
 GAP_GRACE = timedelta(seconds=30)
 
@@ -56,7 +57,7 @@ def read_landing_table(dsn: str, after: int | None, limit: int, now: datetime | 
 
 @dataclass(frozen=True)
 class LandingFile:
-    path: Path
+    location: Location
     relative: str
     sha256: str
     content: bytes | None  # None: unreadable (e.g. a corrupt gzip stream)
@@ -64,31 +65,29 @@ class LandingFile:
     size: int
 
 
-def find_landing_files(landing_dir: Path) -> list[LandingFile]:
-    """Every *.ndjson / *.ndjson.gz below the landing dir, by path; received_at is the file's mtime."""
+def find_landing_files(landing: Where) -> list[LandingFile]:
+    """Every *.ndjson / *.ndjson.gz below the landing location, by path; received_at is the file's
+    modification time (an object's LastModified)."""
+    location = Location(landing)
     found: list[LandingFile] = []
-    if not landing_dir.exists():
-        return found
-    for path in sorted(p for p in landing_dir.rglob("*") if p.is_file() and p.name.endswith((".ndjson", ".ndjson.gz"))):
-        data = path.read_bytes()
+    for stored in location.files(*LANDING_SUFFIXES):
+        data = location.read_bytes(stored.relative)
         content: bytes | None = data
-        if path.name.endswith(".gz"):
+        if stored.relative.endswith(".gz"):
             try:
                 content = gzip.decompress(data)
             except (OSError, EOFError, zlib.error):
                 content = None
         digest = hashlib.sha256(content if content is not None else data).hexdigest()
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-        found.append(LandingFile(path, str(path.relative_to(landing_dir)), digest, content, mtime, len(data)))
+        found.append(LandingFile(location, stored.relative, digest, content, stored.modified, len(data)))
     return found
 
 
 def file_inputs(landing_file: LandingFile) -> Iterator[Input]:
     """One input per line (without its line break); an unreadable file is one input with its bytes."""
     if landing_file.content is None:
-        yield Input(
-            FILES_SOURCE, f"{landing_file.relative}:0", landing_file.received_at, landing_file.path.read_bytes()
-        )
+        raw = landing_file.location.read_bytes(landing_file.relative)
+        yield Input(FILES_SOURCE, f"{landing_file.relative}:0", landing_file.received_at, raw)
         return
     lines = landing_file.content.split(b"\n")
     if lines and lines[-1] == b"":

@@ -49,7 +49,7 @@ async def test_bad_credentials_are_401(client: AsyncTestClient[Litestar], author
 
 
 async def test_unsigned_token_is_rejected(settings: Settings) -> None:
-    token = jwt.encode(valid_claims(), key=None, algorithm="none")
+    token = jwt.encode(valid_claims(), key="", algorithm="none")
     with pytest.raises(Unauthorized):
         decode_token(settings.auth, token)
 

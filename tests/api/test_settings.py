@@ -24,6 +24,18 @@ def test_defaults_follow_the_operations_contract(tmp_path: Path) -> None:
     assert settings.auto_migrate
 
 
+def test_landing_and_dead_letters_may_live_in_object_storage(tmp_path: Path) -> None:
+    base = {"PATRONAGE_DATA_DIR": str(tmp_path), "PATRONAGE_JWT_SECRET": SECRET}
+    settings = settings_from(
+        {**base, "PATRONAGE_LANDING_DIR": "s3://events/landing", "PATRONAGE_DEAD_LETTER_DIR": str(tmp_path / "dl")}
+    )
+    assert settings.paths.landing_dir == "s3://events/landing"
+    assert settings.paths.dead_letter_dir == tmp_path / "dl"
+    for bad in ("gs://events/landing", "s3:///no-bucket", "ftp://host/dir"):
+        with pytest.raises(ConfigError, match="PATRONAGE_LANDING_DIR must be a directory or an s3://"):
+            settings_from({**base, "PATRONAGE_LANDING_DIR": bad})
+
+
 def test_a_real_server_is_not_auto_migrated(tmp_path: Path) -> None:
     settings = settings_from(
         {

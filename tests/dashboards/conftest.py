@@ -15,18 +15,19 @@ from api.payments.gateway import BalanceTransaction
 from pipelines import warehouse
 from pipelines.extracts import load_provider_transactions
 from pipelines.project import dbt_build
-from pipelines.runs import Locations, ingest_landing_files
+from pipelines.runs import ingest_landing_files
 from tests.analytics.event_stream import generate_events
 from tests.analytics.test_marts_against_python import write_raw_events as write_funnel_events
 from tests.guardrail.test_guardrail_against_python import synthetic_events
 from tests.guardrail.test_guardrail_against_python import write_raw_events as write_guardrail_events
+from tests.pipelines.conftest import LocalLocations
 from tests.pipelines.events import client_event, line
 
 HOSTILE_PROJECT = "<script>window.__injected = 1</script>&\"'"
 SEED = 20261127
 
 
-def ingest_a_landing_file(where: Locations) -> None:
+def ingest_a_landing_file(where: LocalLocations) -> None:
     """Three good events (one sent twice), a broken line and an unknown event, through the real ingestion."""
     moment = datetime(2026, 11, 5, 12, tzinfo=UTC)
     good = [client_event(occurred_at=moment) for _ in range(3)]
@@ -69,7 +70,7 @@ def load_finance(path: Path) -> None:
 @pytest.fixture(scope="session")
 def marts_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scratch = tmp_path_factory.mktemp("dashboards-warehouse")
-    where = Locations(scratch / "warehouse.duckdb", scratch / "dead_letter", scratch / "landing", oltp_dsn="")
+    where = LocalLocations(scratch / "warehouse.duckdb", scratch / "dead_letter", scratch / "landing", oltp_dsn="")
     where.landing_dir.mkdir()
     ingest_a_landing_file(where)
     write_funnel_events(where.warehouse, generate_events(SEED))

@@ -39,10 +39,10 @@ def test_conservation_holds_for_any_input(lines: list[tuple[bool, bytes]], gz: b
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         where = Locations(root / "w.duckdb", root / "dl", root / "landing", oltp_dsn="unused")
-        where.landing_dir.mkdir()
+        (root / "landing").mkdir()
         content = b"".join(raw + b"\n" for _, raw in lines)
         name = "batch.ndjson.gz" if gz else "batch.ndjson"
-        (where.landing_dir / name).write_bytes(gzip.compress(content) if gz else content)
+        (root / "landing" / name).write_bytes(gzip.compress(content) if gz else content)
 
         audit = ingest_landing_files(where, "run-1")
 

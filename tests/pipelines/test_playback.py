@@ -9,13 +9,13 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from pipelines.playback import write_playback_caps
-from pipelines.runs import Locations
 from tests.api.projects.test_projects import create_project
 from tests.conftest import MakeUser
+from tests.pipelines.conftest import LocalLocations
 
 
 async def test_caps_are_written_for_known_projects_and_shown_in_the_feed(
-    client: AsyncTestClient[Litestar], make_user: MakeUser, where: Locations
+    client: AsyncTestClient[Litestar], make_user: MakeUser, where: LocalLocations
 ) -> None:
     capped = await create_project(client, make_user("creator"))
     free = await create_project(client, make_user("creator"))

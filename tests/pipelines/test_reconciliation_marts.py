@@ -22,11 +22,11 @@ from api.payments.gateway import PaymentGateway
 from api.settings import Settings
 from pipelines import warehouse
 from pipelines.extracts import extract_oltp, load_provider_transactions
-from pipelines.runs import Locations
 from tests import stripe_events as se
 from tests.api.supports.flows import back_project, confirm
 from tests.api.supports.test_payment_flow import deliver, succeeded_support
 from tests.conftest import JWT_SECRET, MakeUser
+from tests.pipelines.conftest import LocalLocations
 from tests.pipelines.dbt_runner import dbt_build
 
 
@@ -38,7 +38,7 @@ async def test_reconciliation_marts_match_and_explain(
     stripe_client: stripe.StripeClient,
     stripe_webhooks_to_live_server: str,
     settings: Settings,
-    where: Locations,
+    where: LocalLocations,
     tmp_path: Path,
 ) -> None:
     async with httpx.AsyncClient() as http:

@@ -15,12 +15,13 @@ import pytest
 from dead_letter.replay import replay
 from event_contracts import Reason, Violation, validate_event
 from pipelines import ingestion, warehouse
-from pipelines.runs import Locations, ingest_landing_files
+from pipelines.runs import ingest_landing_files
 from tests.conftest import JWT_SECRET
+from tests.pipelines.conftest import LocalLocations
 from tests.pipelines.events import client_event, line
 
 
-def ingest_with_a_buggy_contract(where: Locations, lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+def ingest_with_a_buggy_contract(where: LocalLocations, lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
     """Yesterday's contract wrongly refused app_open events."""
     real = validate_event
 
@@ -37,7 +38,9 @@ def ingest_with_a_buggy_contract(where: Locations, lines: list[bytes], monkeypat
     assert audit.dead_lettered == 3
 
 
-def test_replay_rescues_what_the_current_contract_accepts(where: Locations, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_rescues_what_the_current_contract_accepts(
+    where: LocalLocations, monkeypatch: pytest.MonkeyPatch
+) -> None:
     opened = [line(client_event("app_open")) for _ in range(2)]
     ingest_with_a_buggy_contract(where, [*opened, b"{still broken"], monkeypatch)
 
@@ -59,7 +62,7 @@ def test_replay_rescues_what_the_current_contract_accepts(where: Locations, monk
     assert len(list(where.dead_letter_dir.rglob("date=*/*.ndjson"))) == 1  # the records themselves are untouched
 
 
-def test_dead_letter_cli(where: Locations, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_dead_letter_cli(where: LocalLocations, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ingest_with_a_buggy_contract(where, [line(client_event("app_open")), b"[]", b"{"], monkeypatch)
     env = {
         **os.environ,

@@ -15,18 +15,19 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from dead_letter.store import original_bytes
-from pipelines.runs import Locations, ingest_landing_files, ingest_landing_table
+from pipelines.runs import ingest_landing_files, ingest_landing_table
 from tests.conftest import MakeUser
+from tests.pipelines.conftest import LocalLocations
 from tests.pipelines.events import client_event, line
 
 
-def rows(where: Locations, query: str) -> list[tuple[object, ...]]:
+def rows(where: LocalLocations, query: str) -> list[tuple[object, ...]]:
     with duckdb.connect(str(where.warehouse), read_only=True) as connection:
         return connection.execute(query).fetchall()
 
 
 async def test_landing_table_rows_are_ingested_once(
-    client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection, where: Locations
+    client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection, where: LocalLocations
 ) -> None:
     good = [client_event() for _ in range(3)]
     batch = b'{"events": [' + b",".join([*map(line, good), b'"not an event"', line(good[0])]) + b"]}"
@@ -52,7 +53,7 @@ async def test_landing_table_rows_are_ingested_once(
     assert await sql.fetchval("select count(*) from event_landing") == 5  # landing rows are never deleted
 
 
-def test_files_are_ingested_once_by_content(where: Locations) -> None:
+def test_files_are_ingested_once_by_content(where: LocalLocations) -> None:
     events = [client_event() for _ in range(4)]
     plain = b"\n".join(map(line, events[:2])) + b"\n"
     (where.landing_dir / "a.ndjson").write_bytes(plain)
@@ -70,7 +71,7 @@ def test_files_are_ingested_once_by_content(where: Locations) -> None:
     assert rows(where, "select count(*) from raw.events") == [(4,)]
 
 
-def test_dead_letters_keep_the_original_bytes_in_files_and_table(where: Locations) -> None:
+def test_dead_letters_keep_the_original_bytes_in_files_and_table(where: LocalLocations) -> None:
     bad = b'{"event_id": "x", \xff\xfe truncated'
     (where.landing_dir / "bad.ndjson").write_bytes(bad + b"\n")
     ingest_landing_files(where, "run-1")
@@ -86,7 +87,7 @@ def test_dead_letters_keep_the_original_bytes_in_files_and_table(where: Location
     assert record["source_ref"] == "bad.ndjson:1"
 
 
-def test_file_received_at_is_its_modification_time(where: Locations) -> None:
+def test_file_received_at_is_its_modification_time(where: LocalLocations) -> None:
     path = where.landing_dir / "old.ndjson"
     path.write_bytes(line(client_event(occurred_at=datetime.now(UTC) - timedelta(days=3))) + b"\n")
     two_days_ago = time.time() - 2 * 86400
@@ -96,7 +97,7 @@ def test_file_received_at_is_its_modification_time(where: Locations) -> None:
     assert abs(float(received_at) - two_days_ago) < 1  # type: ignore[arg-type]
 
 
-def test_a_failed_commit_leaves_no_trace(where: Locations, monkeypatch: object) -> None:
+def test_a_failed_commit_leaves_no_trace(where: LocalLocations, monkeypatch: object) -> None:
     import pytest
 
     from pipelines import ingestion
@@ -117,7 +118,7 @@ def test_a_failed_commit_leaves_no_trace(where: Locations, monkeypatch: object) 
 
 
 async def test_a_young_gap_in_landing_ids_waits_and_an_old_one_is_skipped(
-    client: AsyncTestClient[Litestar], sql: asyncpg.Connection, where: Locations
+    client: AsyncTestClient[Litestar], sql: asyncpg.Connection, where: LocalLocations
 ) -> None:
     from pipelines.sources import read_landing_table
 
@@ -136,7 +137,7 @@ async def test_a_young_gap_in_landing_ids_waits_and_an_old_one_is_skipped(
     assert read_landing_table(where.oltp_dsn, base + 1, 100).position == base + 3
 
 
-def test_a_run_that_loses_an_input_fails_and_commits_nothing(where: Locations) -> None:
+def test_a_run_that_loses_an_input_fails_and_commits_nothing(where: LocalLocations) -> None:
     import pytest
 
     from pipelines import ingestion, runs

@@ -1,0 +1,88 @@
+"""Where landing and dead-letter files live: a local directory, or object storage by URL.
+
+`PATRONAGE_LANDING_DIR` and `PATRONAGE_DEAD_LETTER_DIR` take a path or an fsspec URL such as
+`s3://bucket/prefix`; S3 credentials, region and endpoint come from the standard AWS variables
+(`AWS_ENDPOINT_URL` for an S3-compatible store such as MinIO). A written file appears whole: a
+local one is written beside its target, fsynced and renamed into place; an object is one PUT.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+Where = Path | str  # a local directory, or a URL
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    relative: str  # below the location, with "/" separators
+    size: int
+    modified: datetime
+
+
+class Location:
+    def __init__(self, where: Where) -> None:
+        self.url = str(where)
+        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        self.local = isinstance(self.fs, LocalFileSystem)
+
+    def __str__(self) -> str:
+        return self.url
+
+    def _path(self, relative: str) -> str:
+        return posixpath.join(self.root, relative)
+
+    def files(self, *suffixes: str) -> list[StoredFile]:
+        """Every file below the location whose name ends with one of `suffixes`, by relative path."""
+        self.fs.invalidate_cache()  # object listings are cached per process; new files must show up
+        if not self.fs.exists(self.root):
+            return []
+        found = []
+        prefix = self.root.rstrip("/") + "/"
+        for path, info in self.fs.find(self.root, detail=True).items():
+            if info.get("type") == "file" and path.endswith(suffixes):
+                found.append(StoredFile(path.removeprefix(prefix), int(info["size"]), _modified(info)))
+        return sorted(found, key=lambda f: f.relative)
+
+    def exists(self, relative: str) -> bool:
+        return bool(self.fs.exists(self._path(relative)))
+
+    def read_bytes(self, relative: str) -> bytes:
+        return bytes(self.fs.cat_file(self._path(relative)))
+
+    def write(self, relative: str, data: bytes) -> None:
+        """Create or replace the file; readers see the old content or the new, never a part."""
+        target = self._path(relative)
+        if not self.local:
+            self.fs.pipe_file(target, data)
+            return
+        os.makedirs(posixpath.dirname(target), exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=posixpath.dirname(target), suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def delete(self, relative: str) -> None:
+        if self.exists(relative):
+            self.fs.rm_file(self._path(relative))
+
+
+def _modified(info: dict[str, Any]) -> datetime:
+    if isinstance(info.get("LastModified"), datetime):  # S3
+        return info["LastModified"].astimezone(UTC)  # type: ignore[no-any-return]
+    return datetime.fromtimestamp(float(info["mtime"]), tz=UTC)  # local
