@@ -54,6 +54,7 @@ class PathSettings:
     warehouse_url: str | None
     landing_dir: Path | str  # a local directory, or an object-store URL such as s3://bucket/landing
     dead_letter_dir: Path | str
+    upload_storage: Path | str
     provider_reports_dir: Path
 
 
@@ -194,6 +195,7 @@ def settings_from(env: dict[str, str]) -> Settings:
             ),
             landing_dir=_location(env, "PATRONAGE_LANDING_DIR", data_dir / "landing"),
             dead_letter_dir=_location(env, "PATRONAGE_DEAD_LETTER_DIR", data_dir / "dead_letter"),
+            upload_storage=_location(env, "PATRONAGE_UPLOAD_STORAGE", data_dir / "uploads"),
             provider_reports_dir=Path(env.get("PATRONAGE_PROVIDER_REPORTS_DIR") or data_dir / "provider_reports"),
         ),
         notifications=NotificationSettings(

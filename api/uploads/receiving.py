@@ -28,6 +28,7 @@ from api.uploads.services import (
     ChecksumMismatch,
     FileChecksumMismatch,
     UploadExpired,
+    UploadGone,
     UploadLengthExceeded,
     UploadOffsetMismatch,
     lock_owned,
@@ -35,7 +36,7 @@ from api.uploads.services import (
     refuse_gone,
     transition,
 )
-from api.uploads.storage import AppendHandle, UploadStorage
+from api.uploads.storage import AppendHandle, StorageCorrupt, UploadStorage
 from api.uploads.tus import UploadOffsetInvalid
 
 if TYPE_CHECKING:
@@ -129,7 +130,11 @@ async def _receive(
     chunk = hashlib.sha256() if checksum is not None else None
     written, interrupted, too_long = 0, False, False
     buffer = bytearray()
-    handle = await storage.open_append(upload.storage_key, start)
+    try:
+        handle = await storage.open_append(upload.storage_key, start)
+    except StorageCorrupt as exc:  # the bytes below the offset are gone: the upload cannot resume
+        await transition(session, upload, "failed", reason=str(exc), now=now, failure="storage_missing")
+        return _Received(error=UploadGone("The upload's stored bytes are gone; start a new upload."), delete_bytes=True)
     try:
         try:
             async for piece in body:

@@ -24,13 +24,20 @@ def test_defaults_follow_the_operations_contract(tmp_path: Path) -> None:
     assert settings.auto_migrate
 
 
-def test_landing_and_dead_letters_may_live_in_object_storage(tmp_path: Path) -> None:
+def test_landing_dead_letters_and_uploads_may_live_in_object_storage(tmp_path: Path) -> None:
     base = {"PATRONAGE_DATA_DIR": str(tmp_path), "PATRONAGE_JWT_SECRET": SECRET}
     settings = settings_from(
-        {**base, "PATRONAGE_LANDING_DIR": "s3://events/landing", "PATRONAGE_DEAD_LETTER_DIR": str(tmp_path / "dl")}
+        {
+            **base,
+            "PATRONAGE_LANDING_DIR": "s3://events/landing",
+            "PATRONAGE_DEAD_LETTER_DIR": str(tmp_path / "dl"),
+            "PATRONAGE_UPLOAD_STORAGE": "s3://videos/uploads",
+        }
     )
     assert settings.paths.landing_dir == "s3://events/landing"
     assert settings.paths.dead_letter_dir == tmp_path / "dl"
+    assert settings.paths.upload_storage == "s3://videos/uploads"
+    assert settings_from(base).paths.upload_storage == tmp_path / "uploads"
     for bad in ("gs://events/landing", "s3:///no-bucket", "ftp://host/dir"):
         with pytest.raises(ConfigError, match="PATRONAGE_LANDING_DIR must be a directory or an s3://"):
             settings_from({**base, "PATRONAGE_LANDING_DIR": bad})

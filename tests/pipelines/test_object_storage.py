@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,33 +18,6 @@ from event_contracts import Reason, Violation, validate_event
 from pipelines import ingestion
 from pipelines.runs import Locations, ingest_landing_files
 from tests.pipelines.events import client_event, line
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh bucket; credentials and endpoint through the standard AWS variables, as in production."""
-    for name, value in {
-        "AWS_ENDPOINT_URL": s3_endpoint,
-        "AWS_ACCESS_KEY_ID": "patronage-test",
-        "AWS_SECRET_ACCESS_KEY": "patronage-test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    fsspec.config.conf.clear()
-    name = f"patronage-{uuid.uuid4().hex[:12]}"
-    s3().mkdir(name)
-    return name
 
 
 def s3() -> fsspec.AbstractFileSystem:

@@ -21,6 +21,7 @@ from tests.api.uploads.flows import (
     history,
     metadata,
     metadata_header,
+    patch,
     stored_file,
     tus_headers,
     upload_id,
@@ -205,3 +206,17 @@ async def test_unknown_and_other_creators_uploads_are_404(
             assert_problem(response, 404, "upload_not_found")
     assert await head_offset(http, owner, path) == 0
     assert files_of(storage, other) == []
+
+
+async def test_bytes_deleted_behind_our_back_fail_the_upload_instead_of_resuming_over_a_hole(
+    http: httpx.AsyncClient, make_user: MakeUser, sql: asyncpg.Connection, storage: LocalUploadStorage
+) -> None:
+    creator = make_user("creator")
+    path = await create(http, creator, DATA)
+    assert (await patch(http, creator, path, 0, DATA[:100])).status_code == 204
+    stored_file(storage, creator, upload_id(path)).unlink()  # a lost volume, a careless cleanup
+
+    assert_problem(await patch(http, creator, path, 100, DATA[100:]), 410, "upload_failed")
+    failed = await sql.fetchrow("select state, failure_reason from uploads where upload_id = $1", upload_id(path))
+    assert (failed["state"], failed["failure_reason"]) == ("failed", "storage_missing")
+    assert files_of(storage, creator) == []
