@@ -7,6 +7,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from event_contracts import Reason, Violation, validate_event
+
+
+def refusing_app_open(document: dict[str, Any]) -> list[Violation]:
+    """Yesterday's buggy contract: the current one, but app_open events wrongly refused."""
+    found = validate_event(document)
+    if document.get("event_name") == "app_open":
+        found.append(Violation(Reason.SCHEMA_VIOLATION, "$.properties.launch", "buggy rule"))
+    return found
+
 
 def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

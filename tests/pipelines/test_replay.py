@@ -7,33 +7,23 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 
 from dead_letter.replay import replay
-from event_contracts import Reason, Violation, validate_event
 from pipelines import ingestion, warehouse
 from pipelines.runs import ingest_landing_files
 from tests.conftest import JWT_SECRET
 from tests.pipelines.conftest import LocalLocations
-from tests.pipelines.events import client_event, line
+from tests.pipelines.events import client_event, line, refusing_app_open
 
 
 def ingest_with_a_buggy_contract(where: LocalLocations, lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
     """Yesterday's contract wrongly refused app_open events."""
-    real = validate_event
-
-    def buggy(document: dict[str, Any]) -> list[Violation]:
-        found = real(document)
-        if document.get("event_name") == "app_open":
-            found.append(Violation(Reason.SCHEMA_VIOLATION, "$.properties.launch", "buggy rule"))
-        return found
-
     (where.landing_dir / "in.ndjson").write_bytes(b"\n".join(lines) + b"\n")
     with monkeypatch.context() as patch:
-        patch.setattr(ingestion, "validate_event", buggy)
+        patch.setattr(ingestion, "validate_event", refusing_app_open)
         audit = ingest_landing_files(where, "run-1")
     assert audit.dead_lettered == 3
 
