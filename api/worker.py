@@ -28,7 +28,7 @@ from api.payments.gateway import PaymentGateway
 from api.payouts.services import release_due
 from api.settings import Settings
 from api.supports.services import expire_due
-from api.uploads.processing import process_uploads, time_out_uploads
+from api.uploads.processing import process_uploads, purge_abandoned, time_out_uploads
 from api.uploads.storage import storage_from
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,9 @@ def build_loops(
     async def upload_timeouts(now: datetime) -> int:
         return await time_out_uploads(db, now)
 
+    async def upload_purge(now: datetime) -> int:
+        return await purge_abandoned(db, storage, now)
+
     async def support_expiry(now: datetime) -> int:
         async with db.transaction() as session:
             return await expire_due(session, now)
@@ -85,6 +88,7 @@ def build_loops(
         Loop("dispute_sla", 30, dispute_sla),
         Loop("upload_processing", 2, upload_processing),
         Loop("upload_timeouts", 60, upload_timeouts),
+        Loop("upload_purge", 600, upload_purge),
         Loop("support_expiry", 60, support_expiry),
     ]
 

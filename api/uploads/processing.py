@@ -1,4 +1,5 @@
-"""The worker's upload steps: process uploads whose last byte arrived, and time out stalled ones.
+"""The worker's upload steps: process uploads whose last byte arrived, time out stalled ones, and
+delete the bytes of retryable failures nobody retried for 30 days.
 
 Plain async functions of `now` (the worker calls them in its loops; tests call them directly).
 Both claim rows with `FOR UPDATE SKIP LOCKED`, so several workers never take the same upload and a
@@ -7,6 +8,7 @@ PATCH in flight (which holds its row) is never timed out under its feet.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +21,10 @@ from api.uploads.media import media_facts
 from api.uploads.services import transition
 from api.uploads.storage import UploadStorage
 
+log = logging.getLogger(__name__)
+
 PROCESSING_TIMEOUT = timedelta(minutes=15)
+ABANDONED_AFTER = timedelta(days=30)
 
 
 async def process_uploads(db: Database, storage: UploadStorage, now: datetime, *, limit: int = 10) -> int:
@@ -83,3 +88,29 @@ async def time_out_uploads(db: Database, now: datetime, *, limit: int = 500) -> 
             reason = "processing took over 15 min"
             await transition(session, upload, "failed", reason=reason, now=now, failure="processing_timeout")
     return len(expired) + len(stuck)
+
+
+async def purge_abandoned(db: Database, storage: UploadStorage, now: datetime, *, limit: int = 100) -> int:
+    """Delete the bytes of uploads that failed retryably (`expired`, `processing_timeout`) and were not
+    retried for 30 days; they stay `failed`, no longer retryable, with the purge in their history.
+    The rows commit first: a deletion that then fails leaves bytes nobody points to (logged), never
+    an upload that claims bytes it no longer has. Returns how many uploads were purged."""
+    async with db.transaction() as session:
+        uploads = await repo.abandoned(session, now - ABANDONED_AFTER, limit)
+        for upload in uploads:
+            upload.retryable, upload.bytes_purged_at = False, now
+            await repo.add_history(
+                session,
+                upload_id=upload.upload_id,
+                from_state="failed",
+                to_state="failed",
+                reason=f"bytes deleted: {upload.failure_reason} and not retried for {ABANDONED_AFTER.days} days",
+                occurred_at=now,
+            )
+        keys = [upload.storage_key for upload in uploads]
+    for key in keys:
+        try:
+            await storage.delete(key)
+        except Exception:
+            log.exception("the bytes of abandoned upload %s could not be deleted", key)
+    return len(keys)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from api.db.models import Project, Upload, UploadStateHistory
 
@@ -107,5 +108,23 @@ async def processing_since(session: AsyncSession, started_before: datetime, limi
         .order_by(Upload.processing_started_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def abandoned(session: AsyncSession, failed_before: datetime, limit: int) -> list[Upload]:
+    """Retryable failures nobody retried since `failed_before`, whose bytes no other upload shares."""
+    other = aliased(Upload)
+    query = (
+        select(Upload)
+        .where(
+            Upload.state == "failed",
+            Upload.retryable,
+            Upload.updated_at <= failed_before,
+            ~exists().where(other.storage_key == Upload.storage_key, other.upload_id != Upload.upload_id),
+        )
+        .order_by(Upload.updated_at)
+        .limit(limit)
+        .with_for_update(of=Upload, skip_locked=True)
     )
     return list((await session.scalars(query)).all())

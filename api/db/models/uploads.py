@@ -29,6 +29,8 @@ class Upload(Base):
         # The worker's sweeps: receiving uploads by expiry, processing ones by start.
         Index("ix_uploads_receiving_expiry", "expires_at", postgresql_where=text("state in ('created', 'uploading')")),
         Index("ix_uploads_processing", "processing_started_at", postgresql_where=text("state = 'processing'")),
+        # The purge of abandoned bytes: retryable failures by age.
+        Index("ix_uploads_failed_retryable", "updated_at", postgresql_where=text("state = 'failed' and retryable")),
     )
 
     upload_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -49,6 +51,7 @@ class Upload(Base):
     media: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # Set when the worker found the same content already ready: this upload shares its bytes.
     deduplicated_from: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("uploads.upload_id"))
+    bytes_purged_at: Mapped[datetime | None]  # a retryable failure nobody retried: its bytes were deleted
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
 

@@ -9,8 +9,9 @@ import asyncpg
 import httpx
 
 from api.db.engine import Database
-from api.uploads.processing import process_uploads, time_out_uploads
+from api.uploads.processing import process_uploads, purge_abandoned, time_out_uploads
 from api.uploads.storage import LocalUploadStorage
+from tests.api.test_errors import assert_problem
 from tests.api.uploads.flows import (
     create,
     history,
@@ -156,3 +157,46 @@ async def test_the_same_bytes_uploaded_twice_in_parallel_share_storage(
     assert not stored_file(storage, creator, upload_id(second)).exists()
     shared = (await row(sql, upload_id(second)))["storage_key"]
     assert hashlib.sha256(storage.path(shared).read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+async def test_bytes_of_retryable_failures_nobody_retried_are_deleted_after_30_days(
+    http: httpx.AsyncClient, make_user: MakeUser, sql: asyncpg.Connection, db: Database, storage: LocalUploadStorage
+) -> None:
+    creator = make_user("creator")
+    data = video_bytes(4096)
+    path = await create(http, creator, data)
+    assert (await patch(http, creator, path, 0, data[:1000])).status_code == 204
+    upload = upload_id(path)
+    failed_at = datetime.now(UTC) + timedelta(hours=25)
+    assert await time_out_uploads(db, failed_at) == 1  # expired: retryable, bytes kept
+
+    assert await purge_abandoned(db, storage, failed_at + timedelta(days=29)) == 0
+    assert stored_file(storage, creator, upload).exists()
+    assert await purge_abandoned(db, storage, failed_at + timedelta(days=30)) == 1
+    assert not stored_file(storage, creator, upload).exists()
+    body = await status(http, creator, path)
+    assert (body["state"], body["failure_reason"], body["retryable"]) == ("failed", "expired", False)
+    assert_problem(await http.post(f"{path}/retry", headers=creator.headers), 409, "upload_not_retryable")
+    assert (await history(sql, upload))[-1] == ("failed", "failed")
+    assert (await row(sql, upload))["bytes_purged_at"] is not None
+    assert await purge_abandoned(db, storage, failed_at + timedelta(days=60)) == 0
+
+
+async def test_bytes_another_upload_shares_are_never_purged(
+    http: httpx.AsyncClient, make_user: MakeUser, sql: asyncpg.Connection, db: Database, storage: LocalUploadStorage
+) -> None:
+    creator = make_user("creator")
+    first, second = (
+        await create(http, creator, video_bytes(100, seed=1)),
+        await create(http, creator, video_bytes(100, seed=2)),
+    )
+    await patch(http, creator, first, 0, video_bytes(100, seed=1)[:10])
+    await sql.execute(
+        "update uploads set storage_key = (select storage_key from uploads where upload_id = $1) where upload_id = $2",
+        upload_id(first),
+        upload_id(second),
+    )
+    failed_at = datetime.now(UTC) + timedelta(hours=25)
+    assert await time_out_uploads(db, failed_at) == 2
+    assert await purge_abandoned(db, storage, failed_at + timedelta(days=31)) == 0
+    assert stored_file(storage, creator, upload_id(first)).exists()
