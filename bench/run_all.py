@@ -30,6 +30,7 @@ BEGIN, END = "<!-- last-full-run:begin -->", "<!-- last-full-run:end -->"
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "validation_bench": (["--events", "200000"], ["--events", "20000", "--python-subset", "2000", "--repeat", "1"]),
     "api_bench": (["--requests", "3000", "--workers", "1"], ["--requests", "300"]),
+    "read_floor": (["--requests", "20000"], ["--requests", "2000"]),
     "notification_bench": (["--deliveries", "20000"], ["--deliveries", "2000"]),
     "upload_bench": (["--size-mib", "1024", "--chunk-mib", "8"], ["--size-mib", "64", "--chunk-mib", "8"]),
     "pipeline_bench": (["--events", "1000000"], ["--events", "20000"]),
