@@ -17,6 +17,7 @@ import msgspec
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -159,5 +160,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
         plugins=[DocumentedProblems(), DocumentedHeaders()],
+        logging_config=LoggingConfig(configure_root_logger=False),  # the process's (CLI's) logging setup stays
         debug=False,
     )

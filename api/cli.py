@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("httpx", "aiohttp.access", "stripe"):
+    for chatty in ("httpx", "aiohttp.access", "stripe", "alembic.runtime.plugins"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         settings = load_settings()

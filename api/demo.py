@@ -96,31 +96,39 @@ def _print_marts(settings: Settings) -> None:
     if not settings.paths.warehouse.exists():
         return
     queries = {
-        "funnel (marts.funnel_daily, last day)": "select platform, step_name, users, round(conversion_from_start, 3) "
+        "funnel (marts.funnel_daily, last day)": "select platform, step_name, users, "
+        "round(conversion_from_start, 3) as conversion_from_start "
         "from marts.funnel_daily where event_date = (select max(event_date) from marts.funnel_daily) "
         "order by platform, step_index",
         "KPIs (marts.kpi_daily, every day)": "select kpi_date, viewers, supporters, supports, "
-        "round(support_conversion_rate, 3) from marts.kpi_daily order by kpi_date",
+        "round(support_conversion_rate, 3) as support_conversion_rate from marts.kpi_daily order by kpi_date",
         "reconciliation (marts.reconciliation_daily)": "select recon_date, currency, category, journal_minor, "
         "provider_minor, status from marts.reconciliation_daily order by recon_date desc, category limit 6",
         "reconciliation exceptions (marts.reconciliation_exceptions)": "select recon_date, category, "
         "exception_type, amount_minor from marts.reconciliation_exceptions order by recon_date desc limit 6",
-        "dead letters by reason": "select reason_code, count(*) from marts.dead_letter_events "
+        "dead letters by reason": "select reason_code, count(*) as events from marts.dead_letter_events "
         "group by 1 order by 2 desc",
-        "guardrail (marts.bitrate_guardrail_state)": "select level, count(*) from marts.bitrate_guardrail_state "
+        "guardrail (marts.bitrate_guardrail_state)": "select level, count(*) as projects "
+        "from marts.bitrate_guardrail_state "
         "group by 1 order by 1",
-        "guardrail actions (marts.bitrate_guardrail_actions)": "select decided_on, action, count(*) "
+        "guardrail actions (marts.bitrate_guardrail_actions)": "select decided_on, action, count(*) as actions "
         "from marts.bitrate_guardrail_actions group by 1, 2 order by 1 desc limit 5",
     }
     with warehouse.connect(settings.paths.warehouse, read_only=True) as connection:
         for title, query in queries.items():
+            print(f"  {title}:")
             try:
-                rows = connection.execute(query).fetchall()
+                cursor = connection.execute(query)
+                rows = [tuple(str(value) for value in row) for row in cursor.fetchall()]
             except duckdb.Error:  # a mart the run did not build is reported as empty, not fatal
                 rows = []
-            print(f"  {title}:")
-            for row in rows or [("(none)",)]:
-                print("    " + "  ".join(str(value) for value in row))
+            if not rows:
+                print("    (none)")
+                continue
+            header = tuple(column[0] for column in cursor.description or [])
+            widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+            for row in [header, *rows]:
+                print("    " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, users: int = 24, days: int = 7) -> int:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from api.settings import Settings
@@ -15,7 +19,9 @@ def _prepare(settings: Settings) -> None:
     """Dagster's instance under the data dir (unless DAGSTER_HOME is set); the embedded DB migrated."""
     home = settings.paths.data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch()  # default instance: runs and event logs stored under this folder
+    instance = home / "dagster.yaml"  # default instance: runs and event logs stored under this folder
+    if not instance.exists() or not instance.read_text().strip():  # no usage statistics sent (nor banner shown)
+        instance.write_text("telemetry:\n  enabled: false\n")
     os.environ.setdefault("DAGSTER_HOME", str(home))
     if settings.auto_migrate:
         from api.db.engine import resolve_database_url
@@ -31,12 +37,14 @@ def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
 
     _prepare(settings)
     job = defs.resolve_implicit_global_asset_job_def()
+    log = settings.paths.data_dir / "logs" / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
     print(
-        f"==> materializing {len(list(defs.assets or []))} assets (Dagster home {os.environ['DAGSTER_HOME']})",
+        f"==> materializing {len(list(defs.assets or []))} assets (Dagster home {os.environ['DAGSTER_HOME']})\n"
+        f"    Dagster's and dbt's full output: {log}",
         flush=True,
     )
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # progress is printed below
-    result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False, run_config=quiet)
+    with _output_to(log):
+        result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False)
     checks = {True: 0, False: 0}
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
@@ -46,6 +54,11 @@ def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
                 continue  # only failing checks are worth a line each
         if event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALUATION"):
             print(f"    {event.event_type_value.lower():<24} {event.step_key or ''} {event.message or ''}"[:160])
+        if event.event_type_value == "STEP_FAILURE" and (error := event.step_failure_data.error) is not None:
+            while error.cause is not None:  # Dagster's wrapper says which op failed; the cause says why
+                error = error.cause
+            for reason in error.message.strip().splitlines()[:5]:  # the traceback is in the log
+                print(f"        {reason}"[:200])
     print(f"    asset checks: {checks[True]} passed, {checks[False]} failed")
     print_ingestion_summary(settings, result.run_id)
     if not result.success:
@@ -53,6 +66,23 @@ def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print("==> pipeline run succeeded", flush=True)
     return 0
+
+
+@contextlib.contextmanager
+def _output_to(log: Path) -> Iterator[None]:
+    """The run's own output goes to its log file: dbt echoes every node and test (hundreds of lines)
+    and Dagster every step's log; the console gets the summary printed from the run's events."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    with log.open("a", encoding="utf-8") as file:
+        handler = logging.StreamHandler(file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        saved, root.handlers = root.handlers, [handler]
+        try:
+            with contextlib.redirect_stdout(file), contextlib.redirect_stderr(file):
+                yield
+        finally:
+            root.handlers = saved
 
 
 def print_ingestion_summary(settings: Settings, run_id: str) -> None:

@@ -72,7 +72,7 @@ def test_demo_runs_on_embedded_defaults_twice(tmp_path: Path) -> None:
         assert "funnel (marts.funnel_daily" in result.stdout
         assert "dashboards: file://" in result.stdout
         recon = re.findall(
-            r"^ {4}\d{4}-\d\d-\d\d  [A-Z]{3}  (?:charge|refund)  -?\d+  -?\d+  (\w+)$",
+            r"^ {4}\d{4}-\d\d-\d\d +[A-Z]{3} +(?:charge|refund) +-?\d+ +-?\d+ +(\w+)$",
             result.stdout,
             flags=re.MULTILINE,
         )

@@ -49,6 +49,11 @@ async def test_pipeline_run_ingests_both_sources_and_reruns_cleanly(
     assert "pipeline run succeeded" in first.stdout
     assert "event_landing" in first.stdout
     assert "landing_files" in first.stdout
+    # dbt's line per node and test goes to the run's log, not to the console
+    (log,) = (tmp_path / "logs").glob("pipeline-*.log")
+    assert f"full output: {log}" in first.stdout
+    assert "START sql table model marts.funnel_daily" in log.read_text()
+    assert "START sql" not in first.stdout + first.stderr
     second = pipeline_run(env)
     assert second.returncode == 0, second.stdout + second.stderr
 
@@ -68,3 +73,6 @@ def test_a_failing_run_exits_non_zero(tmp_path: Path) -> None:
     result = pipeline_run(env)
     assert result.returncode == 1
     assert "pipeline run FAILED" in result.stdout
+    assert "Connection refused" in result.stdout  # why, not only which step
+    (log,) = (tmp_path / "logs").glob("pipeline-*.log")
+    assert "Stack Trace:" in log.read_text()  # the whole story stays in the log
