@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
@@ -50,4 +51,34 @@ async def test_stopping_the_database_under_a_running_app(
         statuses = [(await client.get("/v1/feed", headers=creator.headers)).status_code for _ in range(2)]
         assert statuses[-1] == 200, statuses
         assert set(statuses) <= {200, 503}
+    await asyncio.to_thread(pg_ctl, STOP, pgdata=pgdata, user=server.system_user)
+
+
+@pytest.mark.slow
+async def test_status_reads_alone_recover_after_a_restart(
+    tmp_path: Path, settings: Settings, make_user: MakeUser
+) -> None:
+    """The status read (and event intake) run on the driver, where SQLAlchemy cannot see the restart:
+    with nothing else running, the pool's dead connections must still be replaced."""
+    import pgserver
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # generated at import
+
+    pgdata = tmp_path / "pg"
+    url = start_embedded(pgdata)
+    await asyncio.to_thread(migrate.upgrade, url)
+    server = pgserver.get_server(pgdata)
+    supporter = make_user("supporter")
+
+    async def read() -> int:
+        return (await client.get(f"/v1/supports/{uuid.uuid4()}", headers=supporter.headers)).status_code
+
+    async with AsyncTestClient(create_app(settings, database_url=url)) as client:
+        assert await asyncio.gather(*(read() for _ in range(4))) == [404] * 4  # several pooled connections
+
+        await asyncio.to_thread(pg_ctl, STOP, pgdata=pgdata, user=server.system_user)
+        assert await read() == 503
+        await asyncio.to_thread(server.ensure_postgres_running)
+        reads = [await read() for _ in range(3)]
+        assert reads[-1] == 404, reads  # the database answered again: there is no such support
+        assert set(reads) <= {404, 503}
     await asyncio.to_thread(pg_ctl, STOP, pgdata=pgdata, user=server.system_user)
