@@ -178,13 +178,13 @@ def _dbapi(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem
 
 
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    if _is_connection_failure(exc):
+    if is_connection_failure(exc):
         return _database_unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, "internal_error", "An unexpected error occurred.")
 
 
-def _is_connection_failure(exc: BaseException) -> bool:
+def is_connection_failure(exc: BaseException) -> bool:
     """Connection refused/reset while talking to PostgreSQL surfaces as OSError or a pool timeout."""
     seen: set[int] = set()
     current: BaseException | None = exc

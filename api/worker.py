@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from api.db.engine import Database
 from api.disputes.services import sweep_sla
+from api.errors import is_connection_failure
 from api.notifications.channels import Transport, transports
 from api.notifications.delivery import LEASE, deliver_due
 from api.notifications.matrix import Channel
@@ -34,6 +35,7 @@ from api.uploads.storage import storage_from
 log = logging.getLogger(__name__)
 
 Step = Callable[[datetime], Awaitable[int]]
+MAX_RETRY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -93,19 +95,36 @@ def build_loops(
     ]
 
 
+def retry_delay(interval_seconds: float, failures: int) -> float:
+    """Seconds before a failing loop tries again: its interval, doubled per consecutive failure,
+    up to a minute (or the interval, if longer), so an outage is not hammered twice a second."""
+    backoff: float = interval_seconds * 2.0 ** max(failures - 1, 0)
+    return min(backoff, max(interval_seconds, MAX_RETRY_SECONDS))
+
+
 async def run_loop(loop: Loop, stop: asyncio.Event) -> None:
-    """Run `loop` until `stop`: again at once while it finds work, after its interval when idle."""
+    """Run `loop` until `stop`: again at once while it finds work, after its interval when idle,
+    later and later while it fails."""
+    failures = 0
     while not stop.is_set():
         try:
             done = await loop.step(datetime.now(UTC))
-        except Exception:  # a failing loop must not take the others down; its work stays claimable
-            log.exception("worker loop %s failed; retrying in %ss", loop.name, loop.interval_seconds)
+            failures = 0
+        except Exception as exc:  # a failing loop must not take the others down; its work stays claimable
+            failures += 1
+            delay = retry_delay(loop.interval_seconds, failures)
+            if is_connection_failure(exc):  # an outage: one line per attempt, no stack trace
+                log.warning("worker loop %s: database unavailable (%s); retrying in %gs", loop.name, exc, delay)
+            else:
+                log.exception("worker loop %s failed (%d in a row); retrying in %gs", loop.name, failures, delay)
             done = 0
+        else:
+            delay = loop.interval_seconds
         if done:
             log.debug("worker loop %s handled %d", loop.name, done)
             continue
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=loop.interval_seconds)
+            await asyncio.wait_for(stop.wait(), timeout=delay)
 
 
 async def drain(loops: Sequence[Loop]) -> None:

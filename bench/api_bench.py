@@ -13,16 +13,11 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
-import httpx
 import psutil
 
 from api.auth import Role, issue_token
@@ -30,18 +25,13 @@ from api.db import migrate
 from api.db.embedded import start_embedded
 from api.settings import settings_from
 from bench.http_load import Request, Result, run
+from bench.server import uvicorn_server
 from tests.stripe_events import event, payment_intent, sign
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "b" * 40
 WEBHOOK_SECRET = "whsec_test_patronage"
 WORKLOADS = ["read", "prepare", "webhook"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def seed(
@@ -163,34 +153,9 @@ async def main(total: int, concurrency: int, workers: int, only: set[str]) -> No
     supports, spare = seeded[:total], seeded[total:]
     supporter_auth = {"Authorization": f"Bearer {issue_token(settings.auth, supporter, Role.supporter)}"}
 
-    port = free_port()
     profiler = os.environ.get("BENCH_PROFILE")  # e.g. "py-spy record -r 200 --format raw -o /tmp/p.txt --"
-    server = subprocess.Popen(
-        [
-            *(profiler.split() if profiler else []),
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    wrapper = profiler.split() if profiler else None
+    with uvicorn_server("api.app:create_app", env, workers=workers, wrapper=wrapper) as (server, port):
         host = "127.0.0.1"
         print(f"benchmarking {total} requests per workload, {concurrency} connections, {workers} API process(es)")
         api_pids = [server.pid, *(c.pid for c in psutil.Process(server.pid).children(recursive=True))]
@@ -239,9 +204,6 @@ async def main(total: int, concurrency: int, workers: int, only: set[str]) -> No
             "webhook": ("POST webhook (succeeded)", webhooks_for(supports, "")),
         }
         results = {key: await measured(name, build) for key, (name, build) in workloads.items() if key in only}
-    finally:
-        server.send_signal(2)  # SIGINT: uvicorn (and a wrapping profiler) shut down cleanly
-        server.wait(timeout=60)
     print(report(list(results.values()), reference))
     if "read" in results:
         ratio = results["read"][0].throughput / reference[0].throughput

@@ -19,19 +19,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
-import httpx
 from litestar import Litestar, Response, get
 
-from bench.api_bench import cpu_seconds, free_port, postgres_pids, settle_database
+from bench.api_bench import cpu_seconds, postgres_pids, settle_database
 from bench.http_load import Request, run
+from bench.server import uvicorn_server
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENT = (
@@ -80,18 +77,7 @@ async def main(total: int, concurrency: int) -> None:
     finally:
         await conn.close()
 
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "bench.read_floor:create_app", "--factory", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--log-level", "warning", "--no-access-log"], env={**os.environ, "FLOOR_DSN": dsn}, cwd=ROOT
-    )
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with uvicorn_server("bench.read_floor:create_app", {**os.environ, "FLOOR_DSN": dsn}) as (server, port):
         workloads: dict[str, Callable[[int], Request]] = {
             "GET /healthz": lambda i: ("GET", "/healthz", {}, b""),
             "GET /rows/{id}": lambda i: ("GET", f"/rows/{ids[i]}", {}, b""),
@@ -113,9 +99,6 @@ async def main(total: int, concurrency: int) -> None:
             print(
                 f"| {name} | {result.throughput:,.0f} | {result.p99:.1f} | {cpu} | {result.throughput / reference:.2f} |"
             )
-    finally:
-        server.send_signal(2)
-        server.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,6 @@ import hashlib
 import os
 import random
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -39,17 +36,12 @@ from api.db.engine import Database
 from api.settings import settings_from
 from api.uploads.processing import process_uploads
 from api.uploads.storage import LocalUploadStorage
+from bench.server import uvicorn_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "b" * 40
 DATABASE = "patronage_upload_bench"
 MiB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def chunks(size: int, chunk: int) -> Iterator[bytes]:
@@ -159,27 +151,10 @@ async def main(size: int, chunk: int) -> None:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     disk_seconds = disk_baseline(data_dir / "baseline.bin", size, chunk)  # same filesystem as the uploads
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port), "--log-level",
-         "warning", "--no-access-log"],
-        env=env,
-        cwd=ROOT,
-    )  # fmt: skip
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        with PeakRss(server.pid) as rss:
-            path, api_seconds = await asyncio.to_thread(
-                upload, f"http://127.0.0.1:{port}", token, size, chunk, sha256.hexdigest()
-            )
-    finally:
-        server.send_signal(2)
-        server.wait(timeout=60)
+    with uvicorn_server("api.app:create_app", env) as (server, port), PeakRss(server.pid) as rss:
+        path, api_seconds = await asyncio.to_thread(
+            upload, f"http://127.0.0.1:{port}", token, size, chunk, sha256.hexdigest()
+        )
     verify_seconds = await verify(url, storage)
     shutil.rmtree(storage.root)  # a scratch directory: the bench's bytes are not kept
 
