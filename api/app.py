@@ -24,7 +24,14 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.auth import provide_optional_principal, provide_principal
 from api.db.engine import Database, resolve_database_url
 from api.disputes.controllers import DisputeController
-from api.errors import EXCEPTION_HANDLERS, DocumentedProblems, FieldError, MalformedBody, ValidationFailed
+from api.errors import (
+    EXCEPTION_HANDLERS,
+    MAX_JSON_DEPTH,
+    DocumentedProblems,
+    FieldError,
+    MalformedBody,
+    ValidationFailed,
+)
 from api.events.controllers import EventsController
 from api.idempotency import provide_idempotency
 from api.journal.controllers import JournalController
@@ -43,7 +50,6 @@ from api.uploads.controllers import UploadController
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-MAX_JSON_DEPTH = 64
 API_VERSION = "1.0.0"
 
 

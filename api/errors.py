@@ -30,6 +30,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 log = logging.getLogger(__name__)
 
+MAX_JSON_DEPTH = 64  # api.md: JSON nested deeper than this is refused (400 malformed_json), never a 500
+
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
 PROBLEM_CODE_PATTERN = "^[a-z][a-z0-9]*(_[a-z0-9]+)*$"  # stable snake_case: clients switch on it

@@ -5,11 +5,12 @@ from __future__ import annotations
 import msgspec
 
 from api.db.engine import Database
-from api.errors import DomainError, FieldError, MalformedBody, ValidationFailed
+from api.errors import MAX_JSON_DEPTH, DomainError, FieldError, MalformedBody, ValidationFailed
 from api.events import repositories as repo
 from api.events.schemas import MAX_EVENTS_PER_BATCH, Accepted, EventBatch
 
 BATCHES_PER_MINUTE = 120
+MAX_ELEMENT_DEPTH = MAX_JSON_DEPTH - 2  # inside {"events": [ … ]}
 
 
 class TooManyEvents(DomainError):
@@ -21,17 +22,45 @@ class RateLimited(DomainError):
 
 
 def parse_batch(body: bytes) -> list[str]:
+    """The batch's elements as their raw JSON text. The body obeys the API's JSON rules (UTF-8, at most
+    64 levels deep, counting the batch's own two); what each element says is the pipeline's to judge."""
     try:
         batch = msgspec.json.decode(body, type=EventBatch)
+        raws = [bytes(raw).decode() for raw in batch.events]  # msgspec skips over elements unchecked
     except msgspec.ValidationError as exc:
         raise ValidationFailed(
             'The body must be {"events": [...]}.', errors=[FieldError(path="$", message=str(exc))]
         ) from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         raise MalformedBody("The request body is not valid UTF-8 JSON.") from None
-    if len(batch.events) > MAX_EVENTS_PER_BATCH:
+    if len(raws) > MAX_EVENTS_PER_BATCH:
         raise TooManyEvents(f"At most {MAX_EVENTS_PER_BATCH} events per request; send several batches.")
-    return [bytes(raw).decode() for raw in batch.events]
+    for raw in raws:
+        if raw.count("[") + raw.count("{") > MAX_ELEMENT_DEPTH:  # brackets in strings count too: then look closer
+            _check_depth(raw)
+    return raws
+
+
+def _check_depth(raw: str) -> None:
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > MAX_ELEMENT_DEPTH:
+        raise MalformedBody(f"JSON nested deeper than {MAX_JSON_DEPTH} levels is not accepted.")
 
 
 async def land(db: Database, client_key: str, body: bytes) -> Accepted:

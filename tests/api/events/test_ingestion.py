@@ -66,6 +66,9 @@ async def test_more_than_500_events_is_422_and_lands_nothing(
         (b'{"events": {}}', 422, "validation_failed"),
         (b'{"events": [], "extra": 1}', 422, "validation_failed"),
         (b"", 400, "malformed_json"),
+        (b'{"events": [{"ok": 1}, "\xff"]}', 400, "malformed_json"),  # not UTF-8 inside an element
+        (b'{"events": [' + b"[" * 2000 + b"]" * 2000 + b"]}", 400, "malformed_json"),  # deeper than msgspec goes
+        (b'{"events": [' + b"[" * 63 + b"]" * 63 + b"]}", 400, "malformed_json"),  # 65 levels in all
     ],
 )
 async def test_bad_batches(
@@ -93,3 +96,13 @@ async def test_rate_limited_per_client(
     assert limited.headers["retry-after"] == "60"
     assert (await post(client, batch, other.headers)).status_code == 202
     assert await sql.fetchval("select count(*) from event_landing") == 4
+
+
+async def test_elements_may_nest_up_to_the_api_limit(
+    client: AsyncTestClient[Litestar], sql: asyncpg.Connection
+) -> None:
+    """64 levels in all, the batch's own two included; brackets inside strings are not nesting."""
+    deep = b'{"a": ' * 61 + b'"[[[[{{{{' + b"[" * 70 + b'"' + b"}" * 61
+    body = b'{"events": [' + deep + b"]}"
+    assert (await post(client, body)).status_code == 202
+    assert (await sql.fetchval("select raw from event_landing")).encode() == deep
