@@ -37,7 +37,6 @@ from api.uploads.services import (
     transition,
 )
 from api.uploads.storage import AppendHandle, StorageCorrupt, UploadStorage
-from api.uploads.tus import UploadOffsetInvalid
 
 if TYPE_CHECKING:
     from hashlib import _Hash as Hash
@@ -79,9 +78,7 @@ async def append(
             received = _Received(error=UploadExpired("The upload expired (no bytes for 24 h)."))
         else:
             refuse_gone(upload)
-            if offset > upload.size:
-                raise UploadOffsetInvalid(f"Upload-Offset {offset} is beyond Upload-Length {upload.size}.")
-            if offset != upload.offset:
+            if offset != upload.offset:  # any wrong offset, one beyond the length included (tus: 409)
                 raise UploadOffsetMismatch(
                     f"Upload-Offset is {offset} but the upload is at {upload.offset}.",
                     headers={"Upload-Offset": str(upload.offset)},

@@ -154,7 +154,7 @@ PATCH_CASES: dict[str, tuple[int | str | None, bytes | None, dict[str, str], int
     "wrong content type": (0, DATA[:100], {"Content-Type": "application/octet-stream"}, 415, "unsupported_media_type"),
     "offset missing": (None, DATA[:100], {}, 400, "upload_offset_invalid"),
     "offset negative": ("-1", DATA[:100], {}, 400, "upload_offset_invalid"),
-    "offset beyond length": (2000, DATA[:100], {}, 400, "upload_offset_invalid"),
+    "offset beyond length": (2000, DATA[:100], {}, 409, "upload_offset_mismatch"),  # tus: any wrong offset
     "offset mismatch": (10, DATA[:100], {}, 409, "upload_offset_mismatch"),
     "body longer than the upload": (0, DATA + b"x" * 500, {}, 413, "upload_length_exceeded"),
     "chunked body longer than the upload": (0, None, {}, 413, "upload_length_exceeded"),
