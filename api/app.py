@@ -21,7 +21,7 @@ from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.auth import provide_optional_principal, provide_principal
+from api.auth import authenticate, provide_optional_principal, provide_principal
 from api.db.engine import Database, resolve_database_url
 from api.disputes.controllers import DisputeController
 from api.errors import (
@@ -159,6 +159,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "optional_principal": Provide(provide_optional_principal),
             "idempotency": Provide(provide_idempotency),
         },
+        guards=[authenticate],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=State({"settings": settings or load_settings()}),

@@ -15,7 +15,9 @@ from typing import Any
 
 import jwt
 from litestar import Request
-from litestar.datastructures import State
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
 
 from api.errors import Forbidden, NotFound, Unauthorized
 from api.settings import AuthSettings
@@ -85,8 +87,8 @@ def _verified(secret: str, algorithm: str, token: str) -> tuple[Principal, float
     return principal, expires_at
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str | None:
-    header = request.headers.get("authorization")
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization")
     if header is None:
         return None
     scheme, _, token = header.partition(" ")
@@ -95,15 +97,50 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-async def provide_principal(request: Request[Any, Any, Any], state: State) -> Principal:
-    """Dependency `principal`: the authenticated caller, or 401."""
-    token = bearer_token(request)
-    if token is None:
+_CALLER = "patronage.caller"  # the request's decoded caller, kept in the connection's state
+
+
+def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """The caller (None without a token; 401 for a bad one), decoded once per request."""
+    if _CALLER not in connection.state:
+        token = bearer_token(connection)
+        settings: AuthSettings = connection.app.state.settings.auth
+        connection.state[_CALLER] = None if token is None else decode_token(settings, token)
+    principal: Principal | None = connection.state[_CALLER]
+    return principal
+
+
+def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal = caller(connection)
+    if principal is None:
         raise Unauthorized("Authentication is required.", headers={"WWW-Authenticate": "Bearer"})
-    return decode_token(state.settings.auth, token)
+    return principal
 
 
-async def provide_optional_principal(request: Request[Any, Any, Any], state: State) -> Principal | None:
+def authenticate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """App guard, run before a request's body is read (401 comes before any 422): a route that takes
+    `principal` needs a valid token, and a route that takes `optional_principal` refuses a bad one."""
+    parameters = handler.parsed_fn_signature.parameters
+    if "principal" in parameters:
+        signed_in(connection)
+    elif "optional_principal" in parameters:
+        caller(connection)
+
+
+def allow(*roles: Role) -> Guard:
+    """Route guard: role-level refusal (403) before the request's body is read."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        signed_in(connection).require(*roles)
+
+    return guard
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Dependency `principal`: the authenticated caller, or 401."""
+    return signed_in(request)
+
+
+async def provide_optional_principal(request: Request[Any, Any, Any]) -> Principal | None:
     """Dependency `optional_principal`: routes open to signed-out callers (a bad token is still 401)."""
-    token = bearer_token(request)
-    return None if token is None else decode_token(state.settings.auth, token)
+    return caller(request)

@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.auth import Principal, Role
+from api.auth import Principal, Role, allow
 from api.disputes import services
 from api.disputes.schemas import DisputePage, DisputeRead, DisputeStatus, RecoveryAttemptCreate, RecoveryAttemptRead
 from api.idempotency import Idempotency
@@ -31,7 +31,7 @@ class DisputeController(Controller):
         async with state.db.transaction() as session:
             return await services.read(session, principal, dispute_id)
 
-    @get("", summary="Disputes, oldest opened first (ops)")
+    @get("", summary="Disputes, oldest opened first (ops)", guards=[allow(Role.ops)])
     async def list_disputes(
         self,
         principal: NamedDependency[Principal],
@@ -41,27 +41,39 @@ class DisputeController(Controller):
         cursor: Annotated[str | None, QueryParameter()] = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> DisputePage:
-        principal.require(Role.ops)
         async with state.db.transaction() as session:
             return await services.page(session, status=status, escalated=escalated, cursor=cursor, limit=limit)
 
-    @post("/{dispute_id:uuid}/acknowledge", status_code=200, summary="Acknowledge (stamped once; ops)")
+    @post(
+        "/{dispute_id:uuid}/acknowledge",
+        status_code=200,
+        summary="Acknowledge (stamped once; ops)",
+        guards=[allow(Role.ops)],
+    )
     async def acknowledge(
         self, dispute_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
     ) -> DisputeRead:
-        principal.require(Role.ops)
         async with state.db.transaction() as session:
             return await services.acknowledge(session, principal, dispute_id, datetime.now(UTC))
 
-    @post("/{dispute_id:uuid}/triage", status_code=200, summary="Triage (stamped once; acknowledges too; ops)")
+    @post(
+        "/{dispute_id:uuid}/triage",
+        status_code=200,
+        summary="Triage (stamped once; acknowledges too; ops)",
+        guards=[allow(Role.ops)],
+    )
     async def triage(
         self, dispute_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
     ) -> DisputeRead:
-        principal.require(Role.ops)
         async with state.db.transaction() as session:
             return await services.triage(session, principal, dispute_id, datetime.now(UTC))
 
-    @post("/{dispute_id:uuid}/recovery-attempts", status_code=201, summary="Record a recovery attempt (ops)")
+    @post(
+        "/{dispute_id:uuid}/recovery-attempts",
+        status_code=201,
+        summary="Record a recovery attempt (ops)",
+        guards=[allow(Role.ops)],
+    )
     async def add_recovery_attempt(
         self,
         dispute_id: FromPath[uuid.UUID],
@@ -69,7 +81,6 @@ class DisputeController(Controller):
         principal: NamedDependency[Principal],
         idempotency: NamedDependency[Idempotency],
     ) -> Response[RecoveryAttemptRead]:
-        principal.require(Role.ops)
         return await idempotency.run(
             lambda session: services.add_recovery_attempt(session, principal, dispute_id, data, datetime.now(UTC))
         )

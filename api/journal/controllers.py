@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.auth import Principal, Role
+from api.auth import Principal, Role, allow
 from api.idempotency import Idempotency
 from api.journal import reconciliation, services
 from api.journal.chart import EntryType
@@ -25,7 +25,7 @@ class JournalController(Controller):
     path = "/v1"
     tags = ["journal"]
 
-    @get("/journal/entries", summary="Journal entries with their lines, oldest first (ops)")
+    @get("/journal/entries", summary="Journal entries with their lines, oldest first (ops)", guards=[allow(Role.ops)])
     async def entries(
         self,
         principal: NamedDependency[Principal],
@@ -36,20 +36,27 @@ class JournalController(Controller):
         cursor: Annotated[str | None, QueryParameter()] = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> JournalPage:
-        principal.require(Role.ops)
         since = representable_instant(since, "$.since") if since else None
         async with state.db.transaction() as session:
             return await services.entries(
                 session, entry_type=entry_type, project_id=project_id, since=since, cursor=cursor, limit=limit
             )
 
-    @get("/journal/balances", summary="Balance per account, project and currency; totals are always 0 (ops)")
+    @get(
+        "/journal/balances",
+        summary="Balance per account, project and currency; totals are always 0 (ops)",
+        guards=[allow(Role.ops)],
+    )
     async def balances(self, principal: NamedDependency[Principal], state: State) -> Balances:
-        principal.require(Role.ops)
         async with state.db.transaction() as session:
             return await services.balances(session)
 
-    @post("/reconciliation/checks", status_code=201, summary="Reconcile the journal against Stripe (ops)")
+    @post(
+        "/reconciliation/checks",
+        status_code=201,
+        summary="Reconcile the journal against Stripe (ops)",
+        guards=[allow(Role.ops)],
+    )
     async def run_check(
         self,
         data: JSONBody[ReconciliationRequest],
@@ -57,13 +64,15 @@ class JournalController(Controller):
         idempotency: NamedDependency[Idempotency],
         state: State,
     ) -> Response[ReconciliationCheckRead]:
-        principal.require(Role.ops)
         return await idempotency.run(lambda session: reconciliation.run_check(session, state.payments, principal, data))
 
-    @get("/reconciliation/checks/{check_id:uuid}", summary="A reconciliation check's results (ops)")
+    @get(
+        "/reconciliation/checks/{check_id:uuid}",
+        summary="A reconciliation check's results (ops)",
+        guards=[allow(Role.ops)],
+    )
     async def get_check(
         self, check_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
     ) -> ReconciliationCheckRead:
-        principal.require(Role.ops)
         async with state.db.transaction() as session:
             return await reconciliation.get_check(session, check_id)

@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from api.auth import Principal, Role
+from api.auth import Principal, Role, allow
 from api.idempotency import Idempotency
 from api.moderation import services
 from api.moderation.schemas import ProjectModeration, ReportCreate, ReportCreated, ReviewDecision, ReviewRead
@@ -32,15 +32,23 @@ class ModerationController(Controller):
             lambda session: services.report(session, principal, project_id, data, datetime.now(UTC))
         )
 
-    @get("/projects/{project_id:uuid}/moderation", summary="A project's reports and review cases (ops)")
+    @get(
+        "/projects/{project_id:uuid}/moderation",
+        summary="A project's reports and review cases (ops)",
+        guards=[allow(Role.ops)],
+    )
     async def project_moderation(
         self, project_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
     ) -> ProjectModeration:
-        principal.require(Role.ops)
         async with state.db.transaction() as session:
             return await services.project_moderation(session, project_id)
 
-    @post("/moderation/reviews/{review_id:uuid}/decision", status_code=200, summary="Decide a review case (ops)")
+    @post(
+        "/moderation/reviews/{review_id:uuid}/decision",
+        status_code=200,
+        summary="Decide a review case (ops)",
+        guards=[allow(Role.ops)],
+    )
     async def decide(
         self,
         review_id: FromPath[uuid.UUID],
@@ -48,6 +56,5 @@ class ModerationController(Controller):
         principal: NamedDependency[Principal],
         state: State,
     ) -> ReviewRead:
-        principal.require(Role.ops)
         async with state.db.transaction() as session:
             return await services.decide(session, principal, review_id, data, datetime.now(UTC))

@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.auth import Principal, Role
+from api.auth import Principal, Role, allow
 from api.notifications import services
 from api.notifications.schemas import ContactRead, ContactUpdate, InboxItem, InboxPage, Queues
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -48,8 +48,11 @@ class NotificationController(Controller):
         async with state.db.transaction() as session:
             return await services.set_contact(session, principal, data)
 
-    @get("/ops/queues", summary="Notification backlog, oldest age and dead deliveries per channel (ops)")
+    @get(
+        "/ops/queues",
+        summary="Notification backlog, oldest age and dead deliveries per channel (ops)",
+        guards=[allow(Role.ops)],
+    )
     async def queues(self, principal: NamedDependency[Principal], state: State) -> Queues:
-        principal.require(Role.ops)
         async with state.db.transaction() as session:
             return await services.queues(session, datetime.now(UTC))

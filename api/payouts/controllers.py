@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
-from api.auth import Principal, Role
+from api.auth import Principal, Role, allow
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.payouts import services
 from api.payouts.schemas import PayoutPage
@@ -24,7 +24,11 @@ class PayoutController(Controller):
     path = "/v1"
     tags = ["payouts"]
 
-    @get("/projects/{project_id:uuid}/payouts", summary="The project's payouts, oldest execution date first")
+    @get(
+        "/projects/{project_id:uuid}/payouts",
+        summary="The project's payouts, oldest execution date first",
+        guards=[allow(Role.creator, Role.ops)],
+    )
     async def list_payouts(
         self,
         project_id: FromPath[uuid.UUID],
@@ -33,7 +37,6 @@ class PayoutController(Controller):
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> PayoutPage:
-        principal.require(Role.creator, Role.ops)
         async with state.db.transaction() as session:  # a read that may first write the lazy schedule
             return await services.project_payouts(
                 session,

@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.auth import Principal, Role
+from api.auth import Principal, Role, allow
 from api.idempotency import Idempotency
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.projects import services
@@ -24,14 +24,13 @@ class ProjectController(Controller):
     path = "/v1"
     tags = ["projects"]
 
-    @post("/projects", status_code=201, summary="Create a project (creator)")
+    @post("/projects", status_code=201, summary="Create a project (creator)", guards=[allow(Role.creator)])
     async def create_project(
         self,
         data: JSONBody[ProjectCreate],
         principal: NamedDependency[Principal],
         idempotency: NamedDependency[Idempotency],
     ) -> Response[ProjectRead]:
-        principal.require(Role.creator)
         return await idempotency.run(lambda session: services.create_project(session, principal, data))
 
     @get("/projects/{project_id:uuid}", summary="Read a project with its tiers and playback policy")
@@ -48,7 +47,12 @@ class ProjectController(Controller):
         async with state.db.transaction() as session:
             return await services.feed(session, cursor, limit)
 
-    @post("/projects/{project_id:uuid}/updates", status_code=201, summary="Post a campaign update (the creator)")
+    @post(
+        "/projects/{project_id:uuid}/updates",
+        status_code=201,
+        summary="Post a campaign update (the creator)",
+        guards=[allow(Role.creator)],
+    )
     async def add_update(
         self,
         project_id: FromPath[uuid.UUID],
@@ -56,5 +60,4 @@ class ProjectController(Controller):
         principal: NamedDependency[Principal],
         idempotency: NamedDependency[Idempotency],
     ) -> Response[ProjectUpdateRead]:
-        principal.require(Role.creator)
         return await idempotency.run(lambda session: services.add_update(session, principal, project_id, data))

@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from api.auth import Principal, Role
+from api.auth import Principal, Role, allow
 from api.idempotency import Idempotency
 from api.supports import services
 from api.supports.schemas import SupportConfirmed, SupportPrepare, SupportPrepared, SupportRead
@@ -23,7 +23,12 @@ class SupportController(Controller):
     path = "/v1"
     tags = ["supports"]
 
-    @post("/projects/{project_id:uuid}/supports/prepare", status_code=201, summary="Prepare a support (supporter)")
+    @post(
+        "/projects/{project_id:uuid}/supports/prepare",
+        status_code=201,
+        summary="Prepare a support (supporter)",
+        guards=[allow(Role.supporter)],
+    )
     async def prepare(
         self,
         project_id: FromPath[uuid.UUID],
@@ -31,12 +36,16 @@ class SupportController(Controller):
         principal: NamedDependency[Principal],
         idempotency: NamedDependency[Idempotency],
     ) -> Response[SupportPrepared]:
-        principal.require(Role.supporter)
         return await idempotency.run(
             lambda session: services.prepare(session, principal, project_id, data, datetime.now(UTC))
         )
 
-    @post("/supports/{support_id:uuid}/confirm", status_code=200, summary="Confirm: get a PaymentIntent to pay")
+    @post(
+        "/supports/{support_id:uuid}/confirm",
+        status_code=200,
+        summary="Confirm: get a PaymentIntent to pay",
+        guards=[allow(Role.supporter)],
+    )
     async def confirm(
         self,
         support_id: FromPath[uuid.UUID],
@@ -44,7 +53,6 @@ class SupportController(Controller):
         idempotency: NamedDependency[Idempotency],
         state: State,
     ) -> Response[SupportConfirmed]:
-        principal.require(Role.supporter)
         return await idempotency.run(
             lambda session: services.confirm(session, principal, support_id, state.payments, datetime.now(UTC)),
             status_code=200,
@@ -73,7 +81,12 @@ class SupportController(Controller):
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
         return Response(body, media_type="application/json", headers=headers)  # type: ignore[arg-type]
 
-    @post("/supports/{support_id:uuid}/cancel", status_code=200, summary="Cancel within 48 h: refund")
+    @post(
+        "/supports/{support_id:uuid}/cancel",
+        status_code=200,
+        summary="Cancel within 48 h: refund",
+        guards=[allow(Role.supporter)],
+    )
     async def cancel(
         self,
         support_id: FromPath[uuid.UUID],
@@ -81,7 +94,6 @@ class SupportController(Controller):
         idempotency: NamedDependency[Idempotency],
         state: State,
     ) -> Response[SupportRead]:
-        principal.require(Role.supporter)
         return await idempotency.run(
             lambda session: services.cancel(session, principal, support_id, state.payments, datetime.now(UTC)),
             status_code=200,

@@ -18,7 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import Principal, Role
+from api.auth import Principal, Role, allow
 from api.errors import PROBLEM_JSON, Problem, problem_specs
 from api.uploads import receiving, services, tus
 from api.uploads.digests import RunningDigests
@@ -141,11 +141,11 @@ class UploadController(Controller):
         summary="tus creation (creator); a ready upload of the same sha256 is answered",
         responses=TUS_PROBLEMS,
         opt={"request_headers": tus.CREATION_HEADERS},
+        guards=[allow(Role.creator)],
     )
     async def create(
         self, request: AnyRequest, principal: NamedDependency[Principal], state: State
     ) -> Response[UploadCreated]:
-        principal.require(Role.creator)
         length = tus.upload_length(request.headers.get("upload-length"))
         meta = tus.metadata(request.headers.get("upload-metadata"))
         async with state.db.transaction() as session:
@@ -162,11 +162,11 @@ class UploadController(Controller):
         summary="tus offset of an upload (creator)",
         opt={"request_headers": tus.STATE_HEADERS},
         responses={**TUS_PROBLEMS, **_headers_only(200, "Upload-Offset, Upload-Length, Upload-Expires")},
+        guards=[allow(Role.creator)],
     )
     async def offset(
         self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
     ) -> Response[None]:
-        principal.require(Role.creator)
         upload = await services.offset_of(state.db, principal, upload_id, datetime.now(UTC))
         headers = {
             "Upload-Offset": str(upload.offset),
@@ -185,6 +185,7 @@ class UploadController(Controller):
         summary="tus: append bytes at Upload-Offset (creator)",
         opt={"request_headers": tus.PATCH_HEADERS},
         responses={**TUS_PROBLEMS, **_headers_only(204, "The new Upload-Offset (and Upload-Expires)")},
+        guards=[allow(Role.creator)],
     )
     async def append(
         self,
@@ -194,7 +195,6 @@ class UploadController(Controller):
         uploads: NamedDependency[UploadRuntime],
         state: State,
     ) -> Response[None]:
-        principal.require(Role.creator)
         tus.check_patch_content_type(request.headers.get("content-type"))
         upload = await receiving.append(
             state.db,
@@ -220,6 +220,7 @@ class UploadController(Controller):
         summary="tus termination: delete the bytes (creator)",
         opt={"request_headers": tus.STATE_HEADERS},
         responses=TUS_PROBLEMS,
+        guards=[allow(Role.creator)],
     )
     async def terminate(
         self,
@@ -228,26 +229,32 @@ class UploadController(Controller):
         uploads: NamedDependency[UploadRuntime],
         state: State,
     ) -> None:
-        principal.require(Role.creator)
         await services.terminate(state.db, uploads.storage, uploads.digests, principal, upload_id, datetime.now(UTC))
 
-    @get("/{upload_id:uuid}", summary="Upload status (owner; ops may read)")
+    @get("/{upload_id:uuid}", summary="Upload status (owner; ops may read)", guards=[allow(Role.creator, Role.ops)])
     async def read(
         self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
     ) -> UploadRead:
-        principal.require(Role.creator, Role.ops)
         return await services.status(state.db, principal, upload_id)
 
-    @post("/{upload_id:uuid}/complete", status_code=200, summary="Idempotent completion: 409 until every byte is in")
+    @post(
+        "/{upload_id:uuid}/complete",
+        status_code=200,
+        summary="Idempotent completion: 409 until every byte is in",
+        guards=[allow(Role.creator)],
+    )
     async def complete(
         self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
     ) -> UploadRead:
-        principal.require(Role.creator)
         return await services.complete(state.db, principal, upload_id)
 
-    @post("/{upload_id:uuid}/retry", status_code=200, summary="Retry a failed upload (processing or resume)")
+    @post(
+        "/{upload_id:uuid}/retry",
+        status_code=200,
+        summary="Retry a failed upload (processing or resume)",
+        guards=[allow(Role.creator)],
+    )
     async def retry(
         self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
     ) -> UploadRead:
-        principal.require(Role.creator)
         return await services.retry(state.db, principal, upload_id, datetime.now(UTC))

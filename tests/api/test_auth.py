@@ -79,10 +79,31 @@ async def test_a_token_is_remembered_per_secret(settings: Settings) -> None:
         decode_token(other, token)
 
 
-async def test_role_refusal_is_403(client: AsyncTestClient[Litestar], make_user: MakeUser) -> None:
+async def test_who_may_call_is_answered_before_what_was_sent(
+    client: AsyncTestClient[Litestar], make_user: MakeUser
+) -> None:
+    """401, then 403, come before the body is read: a caller who may not use a route learns that,
+    not what was wrong with the body."""
     for role in ("supporter", "ops"):
-        response = await client.post("/v1/projects", json={}, headers=make_user(role).posting())
-        assert response.status_code in (403, 422)
+        for body in ({}, {"unknown": 1}):
+            assert_problem(
+                await client.post("/v1/projects", json=body, headers=make_user(role).posting()), 403, "forbidden"
+            )
+    project = uuid.uuid4()
+    creator = make_user("creator").posting()
+    assert_problem(
+        await client.post(f"/v1/projects/{project}/supports/prepare", json={}, headers=creator), 403, "forbidden"
+    )
+    assert_problem(await client.post("/v1/projects", json={}), 401, "unauthorized")
+    assert_problem(await client.post(f"/v1/projects/{project}/reports", json=[]), 401, "unauthorized")
+    assert_problem(
+        await client.post("/v1/events", content=b"{oops", headers={"Authorization": "Bearer not.a.jwt"}),
+        401,
+        "unauthorized",
+    )
+
+
+async def test_role_refusal_is_403(client: AsyncTestClient[Litestar], make_user: MakeUser) -> None:
     response = await client.post(
         "/v1/projects",
         json={
