@@ -1,7 +1,9 @@
 """Bearer JWT authentication (HS256) and the role rules every domain reuses.
 
 401 for a missing/expired/invalid token, 403 for a role that may not use a route, and 404 (never the
-data) for someone else's resource: `Principal.require` for the first two, `Principal.owns` for the last.
+data) for someone else's resource. The first two are guards, so they are answered before a body is
+read: the app's `authenticate` (routes taking `principal`) and each route's `guards=[allow(...)]`;
+the last is `Principal.ensure_owner`, in the services.
 """
 
 from __future__ import annotations
