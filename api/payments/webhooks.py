@@ -155,7 +155,9 @@ async def payment_failed(hook: Webhook) -> Result:
     support = found.support
     error = intent.get("last_payment_error") or {}
     failure_code = error.get("decline_code") or error.get("code") if isinstance(error, dict) else None
-    await supports.record_failure(hook.session, support, failed_at=hook.created, failure_code=failure_code)
+    # When Patronage learned it, like a capture: Stripe's `created` has whole seconds and another clock,
+    # so it cannot say whether a confirm (retry) came before or after it.
+    await supports.record_failure(hook.session, support, failed_at=hook.now, failure_code=failure_code)
     result = await _settle(hook, support, disputes_loaded=found.disputes)
     if result.outcome == "applied" and support.status == "failed":
         properties = {"support_id": str(support.support_id)}

@@ -53,10 +53,8 @@ def canonical_status(facts: Facts) -> Status:
         return "refunded"
     if facts.captured:
         return "refund_pending" if facts.cancel_requested else "succeeded"
-    if facts.failed_at is not None and (
-        facts.confirmed_at is None or facts.failed_at >= facts.confirmed_at.replace(microsecond=0)
-    ):
-        return "failed"  # provider times have whole seconds; a failure before the latest confirm is stale
+    if facts.failed_at is not None and (facts.confirmed_at is None or facts.failed_at >= facts.confirmed_at):
+        return "failed"  # both on our clock (confirm time, webhook arrival): a retry after the failure wins
     if facts.confirmed_at is not None:
         return "pending_payment"
     if facts.expired:

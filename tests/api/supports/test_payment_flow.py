@@ -97,6 +97,28 @@ async def test_declined_card_fails_and_a_retry_returns_to_pending(
     assert retried["checkout"]["payment_intent_id"] == checkout["payment_intent_id"]
 
 
+async def test_a_failure_orders_against_confirms_by_arrival_not_by_stripes_clock(
+    client: AsyncTestClient[Litestar], make_user: MakeUser
+) -> None:
+    """A decline stamped long before the confirm (another clock, whole seconds) still fails the
+    support; a retry in the same second as the decline's arrival is pending again."""
+    _, supporter, support = await back_project(client, make_user)
+    support_id = support["support_id"]
+    pi = (await confirm(client, supporter, support_id))["checkout"]["payment_intent_id"]
+    intent = se.payment_intent(
+        pi, 2_500, "EUR", support_id, status="requires_payment_method", error_code="card_declined"
+    )
+    assert (await deliver(client, se.event("payment_intent.payment_failed", intent, created=1_700_000_000)))["received"]
+
+    async def status() -> str:
+        result: str = (await client.get(f"/v1/supports/{support_id}", headers=supporter.headers)).json()["status"]
+        return result
+
+    assert await status() == "failed"
+    assert (await confirm(client, supporter, support_id))["status"] == "pending_payment"
+    assert await status() == "pending_payment"
+
+
 async def succeeded_support(
     client: AsyncTestClient[Litestar],
     make_user: MakeUser,
