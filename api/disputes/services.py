@@ -44,7 +44,7 @@ RESOLUTION_FALLBACK = timedelta(days=7)
 
 
 class DisputeNotFound(NotFound):
-    code = "dispute_not_found"
+    """api.md lists no code of its own for this 404: the general `not_found`."""
 
 
 class DisputeClosed(Conflict):

@@ -22,7 +22,7 @@ MAX_DAYS = 92
 
 
 class CheckNotFound(NotFound):
-    code = "reconciliation_check_not_found"
+    """api.md lists no code of its own for this 404: the general `not_found`."""
 
 
 @dataclass

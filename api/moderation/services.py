@@ -53,7 +53,7 @@ class DuplicateReport(Conflict):
 
 
 class ReviewNotFound(NotFound):
-    code = "review_not_found"
+    """api.md lists no code of its own for this 404: the general `not_found`."""
 
 
 class ReviewAlreadyDecided(Conflict):

@@ -60,7 +60,7 @@ async def project_audience(
 
 
 class NotificationNotFound(NotFound):
-    code = "notification_not_found"
+    """api.md lists no code of its own for this 404: the general `not_found`."""
 
 
 def _inbox_item(row: Any) -> InboxItem:

@@ -49,7 +49,7 @@ POLLED: frozenset[Status] = frozenset({"pending_payment", "refund_pending"})
 
 
 class SupportNotFound(NotFound):
-    code = "support_not_found"
+    """api.md lists no code of its own for this 404: the general `not_found`."""
 
 
 class InvalidTransition(Conflict):

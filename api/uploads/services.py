@@ -35,7 +35,7 @@ RECEIVE_WINDOW = timedelta(hours=24)  # no bytes for this long: `expired`
 
 
 class UploadNotFound(NotFound):
-    code = "upload_not_found"
+    """api.md lists no code of its own for this 404: the general `not_found`."""
 
 
 class UploadGone(DomainError):

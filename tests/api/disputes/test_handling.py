@@ -67,13 +67,13 @@ async def test_closed_disputes_take_no_actions_and_unknown_ones_are_404(
             await client.post(f"/v1/disputes/{dispute_id}/{action}", headers=ops.headers), 409, "dispute_closed"
         )
         assert_problem(
-            await client.post(f"/v1/disputes/{uuid.uuid4()}/{action}", headers=ops.headers), 404, "dispute_not_found"
+            await client.post(f"/v1/disputes/{uuid.uuid4()}/{action}", headers=ops.headers), 404, "not_found"
         )
     closed = (await client.get(f"/v1/disputes/{dispute_id}", headers=ops.headers)).json()
     assert closed["status"] == "lost"
     assert closed["sla"]["resolved_at"] is not None
     assert closed["sla"]["acked_at"] is None
-    assert_problem(await client.get(f"/v1/disputes/{uuid.uuid4()}", headers=ops.headers), 404, "dispute_not_found")
+    assert_problem(await client.get(f"/v1/disputes/{uuid.uuid4()}", headers=ops.headers), 404, "not_found")
 
 
 async def test_who_may_read_and_act(client: AsyncTestClient[Litestar], make_user: MakeUser) -> None:
@@ -97,7 +97,7 @@ async def test_who_may_read_and_act(client: AsyncTestClient[Litestar], make_user
     assert_problem(await client.get("/v1/disputes", headers=paid.creator.headers), 403, "forbidden")
 
     # Another creator: as if it did not exist.
-    assert_problem(await client.get(url, headers=make_user("creator").headers), 404, "dispute_not_found")
+    assert_problem(await client.get(url, headers=make_user("creator").headers), 404, "not_found")
 
     # Supporters (even the disputing one) are refused by role.
     for supporter in (paid.supporter, make_user("supporter")):

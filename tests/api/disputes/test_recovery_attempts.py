@@ -97,6 +97,6 @@ async def test_closed_or_unknown_disputes_refuse_attempts(
     assert_problem(
         await client.post(f"/v1/disputes/{uuid.uuid4()}/recovery-attempts", json=body, headers=ops.posting()),
         404,
-        "dispute_not_found",
+        "not_found",
     )
     assert await sql.fetchval("select count(*) from dispute_recovery_attempts") == 0

@@ -183,5 +183,5 @@ async def test_reconciliation_rejects_bad_ranges(client: AsyncTestClient[Litesta
     assert_problem(
         await client.get(f"/v1/reconciliation/checks/{uuid.uuid4()}", headers=ops.headers),
         404,
-        "reconciliation_check_not_found",
+        "not_found",
     )

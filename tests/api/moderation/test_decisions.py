@@ -139,7 +139,7 @@ async def test_unknown_review_is_404_and_bad_outcomes_are_422(
     client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection
 ) -> None:
     ops = make_user("ops")
-    assert_problem(await decide(client, ops, str(uuid.uuid4()), "upheld"), 404, "review_not_found")
+    assert_problem(await decide(client, ops, str(uuid.uuid4()), "upheld"), 404, "not_found")
     _, review_id = await reviewed_project(client, make_user, sql, [make_user() for _ in range(3)])
     assert_problem(await decide(client, ops, review_id, "open"), 422, "validation_failed")
     extra = await client.post(

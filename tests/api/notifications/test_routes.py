@@ -58,13 +58,11 @@ async def test_the_inbox_shows_my_in_app_notifications_newest_first(
     again = await client.post(f"/v1/me/notifications/{nid}/read", headers=supporter.headers)
     assert again.json()["read_at"] == read.json()["read_at"]  # the first read time stays
     # Someone else's notification does not exist for me.
-    assert_problem(
-        await client.post(f"/v1/me/notifications/{nid}/read", headers=creator.headers), 404, "notification_not_found"
-    )
+    assert_problem(await client.post(f"/v1/me/notifications/{nid}/read", headers=creator.headers), 404, "not_found")
     assert_problem(
         await client.post(f"/v1/me/notifications/{uuid.uuid4()}/read", headers=supporter.headers),
         404,
-        "notification_not_found",
+        "not_found",
     )
     assert_problem(await client.get("/v1/me/notifications"), 401, "unauthorized")
 

@@ -195,7 +195,7 @@ async def test_cancel_rules(client: AsyncTestClient[Litestar], make_user: MakeUs
     assert_problem(
         await client.post(f"/v1/supports/{support['support_id']}/cancel", headers=make_user().posting()),
         404,
-        "support_not_found",
+        "not_found",
     )
 
 

@@ -119,9 +119,9 @@ async def test_confirm_creates_a_payment_intent_once_and_never_marks_success(
 async def test_confirm_and_read_are_the_owners(client: AsyncTestClient[Litestar], make_user: MakeUser) -> None:
     creator, _, support = await back_project(client, make_user)
     url = f"/v1/supports/{support['support_id']}"
-    assert_problem(await client.post(f"{url}/confirm", headers=make_user().posting()), 404, "support_not_found")
-    assert_problem(await client.get(url, headers=make_user().headers), 404, "support_not_found")
-    assert_problem(await client.get(url, headers=make_user("creator").headers), 404, "support_not_found")
+    assert_problem(await client.post(f"{url}/confirm", headers=make_user().posting()), 404, "not_found")
+    assert_problem(await client.get(url, headers=make_user().headers), 404, "not_found")
+    assert_problem(await client.get(url, headers=make_user("creator").headers), 404, "not_found")
     assert (await client.get(url, headers=creator.headers)).status_code == 200
     assert (await client.get(url, headers=make_user("ops").headers)).status_code == 200
     assert_problem(await client.post(f"{url}/confirm", headers=creator.posting()), 403, "forbidden")

@@ -203,7 +203,7 @@ async def test_unknown_and_other_creators_uploads_are_404(
         if method == "HEAD":
             assert response.status_code == 404
         else:
-            assert_problem(response, 404, "upload_not_found")
+            assert_problem(response, 404, "not_found")
     assert await head_offset(http, owner, path) == 0
     assert files_of(storage, other) == []
 

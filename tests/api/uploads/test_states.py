@@ -66,7 +66,7 @@ async def test_complete_is_409_until_every_byte_arrived_then_idempotent(
         response = await http.post(f"{path}/complete", headers=creator.headers)
         assert response.status_code == 200, response.text
         assert (response.json()["state"], response.json()["offset"]) == ("processing", 1000)
-    assert_problem(await http.post(f"{path}/complete", headers=make_user("creator").headers), 404, "upload_not_found")
+    assert_problem(await http.post(f"{path}/complete", headers=make_user("creator").headers), 404, "not_found")
 
 
 async def test_termination_deletes_the_bytes_and_the_upload_is_gone(
@@ -192,7 +192,7 @@ async def test_status_is_for_its_creator_and_ops(http: httpx.AsyncClient, make_u
     creator = make_user("creator")
     path = await create(http, creator, video_bytes(1000, seed=36))
     assert (await http.get(path, headers=make_user("ops").headers)).status_code == 200
-    assert_problem(await http.get(path, headers=make_user("creator").headers), 404, "upload_not_found")
+    assert_problem(await http.get(path, headers=make_user("creator").headers), 404, "not_found")
     assert_problem(await http.get(path, headers=make_user("supporter").headers), 403, "forbidden")
     body = await status(http, creator, path)
     assert set(body) >= {"upload_id", "state", "offset", "size", "sha256", "failure_reason", "retryable", "expires_at"}
