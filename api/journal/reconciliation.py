@@ -33,6 +33,8 @@ class Cell:
     provider_rows: int = 0
     journal_refs: dict[str, str | None] = field(default_factory=dict)  # entry id → provider object id
     provider_refs: dict[str, str | None] = field(default_factory=dict)  # transaction id → source
+    journal_by_object: dict[str | None, int] = field(default_factory=lambda: defaultdict(int))
+    provider_by_source: dict[str | None, int] = field(default_factory=lambda: defaultdict(int))
 
     def row(self, day: date, currency: str, category: str) -> ReconciliationResult:
         difference = self.journal_minor - self.provider_minor
@@ -42,21 +44,18 @@ class Cell:
             status = "missing_in_journal"
         else:
             status = "matched" if difference == 0 else "mismatch"
-        explained_sources = set(self.journal_refs.values())
-        explained_objects = set(self.provider_refs.values())
+        # A Stripe object explains itself when both sides know it and agree on its amount; the rest
+        # (one side only, or the same object with different amounts) is what explains the difference.
+        agreed = {
+            obj
+            for obj, amount in self.journal_by_object.items()
+            if obj is not None and self.provider_by_source.get(obj) == amount
+        }
         unmatched_tx = (
-            []
-            if status == "matched"
-            else sorted(
-                tx for tx, source in self.provider_refs.items() if source is None or source not in explained_sources
-            )
+            [] if status == "matched" else sorted(tx for tx, s in self.provider_refs.items() if s not in agreed)
         )
         unmatched_entries = (
-            []
-            if status == "matched"
-            else sorted(
-                entry for entry, obj in self.journal_refs.items() if obj is None or obj not in explained_objects
-            )
+            [] if status == "matched" else sorted(e for e, obj in self.journal_refs.items() if obj not in agreed)
         )
         return ReconciliationResult(
             recon_date=day,
@@ -80,6 +79,7 @@ def compare(
         cell.journal_minor += amount
         cell.journal_rows += 1
         cell.journal_refs[str(entry_id)] = provider_object_id
+        cell.journal_by_object[provider_object_id] += amount
     for tx in provider:
         if tx.reporting_category not in CATEGORIES:
             continue  # fees, transfers, adjustments: nothing in the journal to compare with
@@ -87,6 +87,7 @@ def compare(
         cell.provider_minor += tx.amount_minor
         cell.provider_rows += 1
         cell.provider_refs[tx.transaction_id] = tx.source
+        cell.provider_by_source[tx.source] += tx.amount_minor
     return [cells[key].row(*key) for key in sorted(cells)]
 
 
