@@ -287,7 +287,15 @@ async def triage(session: AsyncSession, actor: Principal, dispute_id: uuid.UUID,
 async def add_recovery_attempt(
     session: AsyncSession, actor: Principal, dispute_id: uuid.UUID, data: RecoveryAttemptCreate, now: datetime
 ) -> RecoveryAttemptRead:
-    dispute = await _open_for_ops(session, dispute_id)
+    """Evidence goes to an open dispute; clawing back from the creator or contacting the supporter is
+    what recovery means after a lost one, so those are taken whatever the dispute's status."""
+    if data.method == "evidence_submission":
+        dispute = await _open_for_ops(session, dispute_id)
+    else:
+        found = await repo.get(session, dispute_id, for_update=True)
+        if found is None:
+            raise DisputeNotFound("Dispute not found.")
+        dispute = found
     attempt = await repo.add_recovery_attempt(
         session,
         DisputeRecoveryAttempt(

@@ -1,4 +1,5 @@
-"""Recovery attempts: ops record them once per Idempotency-Key; bodies are validated; closed disputes refuse."""
+"""Recovery attempts: ops record them once per Idempotency-Key; bodies are validated; a closed dispute takes no
+more evidence, but recovery after a lost one (clawback, supporter contact) is recorded."""
 
 from __future__ import annotations
 
@@ -100,3 +101,24 @@ async def test_closed_or_unknown_disputes_refuse_attempts(
         "not_found",
     )
     assert await sql.fetchval("select count(*) from dispute_recovery_attempts") == 0
+
+
+async def test_a_lost_dispute_takes_recovery_but_no_evidence(
+    client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection
+) -> None:
+    paid = await paid_support(client, make_user)
+    created = int(time.time()) - 60
+    dispute_id = await open_dispute(client, paid, created=created, due_by=created + 9 * DAY)
+    await close(client, paid, created=created, due_by=created + 9 * DAY, outcome="lost")
+    ops = make_user("ops")
+    url = f"/v1/disputes/{dispute_id}/recovery-attempts"
+
+    for method in ("creator_clawback", "supporter_contact"):
+        response = await client.post(url, json={"method": method, "amount_minor": 2_500}, headers=ops.posting())
+        assert response.status_code == 201, response.text
+        assert response.json()["method"] == method
+    assert_problem(
+        await client.post(url, json={"method": "evidence_submission"}, headers=ops.posting()), 409, "dispute_closed"
+    )
+    document = (await client.get(f"/v1/disputes/{dispute_id}", headers=ops.headers)).json()
+    assert [a["method"] for a in document["recovery_attempts"]] == ["creator_clawback", "supporter_contact"]

@@ -17,7 +17,10 @@ def tx(transaction_id: str, amount: int, source: str | None) -> BalanceTransacti
 
 def test_the_same_charge_with_different_amounts_is_named_on_both_sides() -> None:
     agreed, differs = uuid.uuid4(), uuid.uuid4()
-    journal = [(DAY, "EUR", "charge", agreed, "ch_1", 1_000), (DAY, "EUR", "charge", differs, "ch_2", 1_000)]
+    journal: list[tuple[date, str, str, uuid.UUID, str | None, int]] = [
+        (DAY, "EUR", "charge", agreed, "ch_1", 1_000),
+        (DAY, "EUR", "charge", differs, "ch_2", 1_000),
+    ]
     (row,) = compare(journal, [tx("txn_1", 1_000, "ch_1"), tx("txn_2", 900, "ch_2")])
     assert (row.status, row.difference_minor) == ("mismatch", 100)
     assert row.provider_transaction_ids == ["txn_2"]
