@@ -76,7 +76,7 @@ class SupportController(Controller):
         support = await services.read(state.db, principal, support_id, datetime.now(UTC))
         body = msgspec.json.encode(support)
         tag = services.etag(body)
-        if if_none_match == tag:
+        if services.not_modified(if_none_match, tag):
             return Response(b"", status_code=304, headers={"ETag": tag})  # type: ignore[arg-type]
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
         return Response(body, media_type="application/json", headers=headers)  # type: ignore[arg-type]

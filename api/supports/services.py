@@ -360,6 +360,14 @@ def etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
+def not_modified(if_none_match: str | None, tag: str) -> bool:
+    """RFC 9110 §13.1.2: `*`, or any listed tag equal to ours under weak comparison (`W/` ignored)."""
+    if if_none_match is None:
+        return False
+    candidates = (candidate.strip().removeprefix("W/") for candidate in if_none_match.split(","))
+    return any(candidate in ("*", tag) for candidate in candidates)
+
+
 # --- facts recorded by webhooks ----------------------------------------------------------------
 
 

@@ -150,6 +150,9 @@ async def test_status_read_supports_etag(client: AsyncTestClient[Litestar], make
     unchanged = await client.get(url, headers={**supporter.headers, "If-None-Match": tag})
     assert unchanged.status_code == 304
     assert unchanged.content == b""
+    for header in (f"W/{tag}", f'"other", {tag}', "*"):  # RFC 9110: weak comparison, lists, any
+        assert (await client.get(url, headers={**supporter.headers, "If-None-Match": header})).status_code == 304
+    assert (await client.get(url, headers={**supporter.headers, "If-None-Match": '"other"'})).status_code == 200
     await confirm(client, supporter, support["support_id"])
     changed = await client.get(url, headers={**supporter.headers, "If-None-Match": tag})
     assert changed.status_code == 200
