@@ -218,7 +218,7 @@ def validate_file(path: Path, registry: ContractRegistry, limit: int | None = No
             break
         document, violations = parse_line(raw)
         if document is not None:
-            violations = validate(document, registry=registry)
+            violations = violations + validate(document, registry=registry)
         outcomes.append(primary_reason(violations))
     return outcomes
 

@@ -9,7 +9,7 @@ import tempfile
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,8 @@ def write_files(directory: Where, run_id: str, letters: list[DeadLetter]) -> lis
     location = Location(directory)
     by_date: dict[str, list[DeadLetter]] = defaultdict(list)
     for letter in letters:
-        by_date[letter.received_at.date().isoformat()].append(letter)
+        # received_at carries its source's offset (a landing row: the PostgreSQL session's zone); the partition is UTC.
+        by_date[letter.received_at.astimezone(UTC).date().isoformat()].append(letter)
     written = []
     for day, group in sorted(by_date.items()):
         partition = f"date={day}/{run_id}.ndjson"

@@ -2,7 +2,7 @@
 
 document, violations = parse_line(raw)
 if document is not None:
-    violations = validate_event(document) + timestamp_violations(document, received_at)
+    violations += validate_event(document) + timestamp_violations(document, received_at)
 reason_code = primary_reason(violations)  # None: the event is accepted
 """
 

@@ -31,6 +31,8 @@ class ContractRegistry:
     catalog: Mapping[str, CatalogEntry]
     envelope_check: SchemaCheck  # for events not in the catalog: the envelope alone
     event_checks: Mapping[str, SchemaCheck]  # envelope + the event's properties + its catalog rules, in one pass
+    # Per event, the properties the schema types `integer`: JSON Schema also accepts integral floats (`2500.0`) there.
+    integer_properties: Mapping[str, frozenset[str]]
 
 
 def _read(directory: Path, relative: str) -> JsonObject:
@@ -41,6 +43,11 @@ def _read(directory: Path, relative: str) -> JsonObject:
 def read_catalog(directory: Path = CONTRACT_DIR) -> dict[str, CatalogEntry]:
     events: JsonObject = _read(directory, "catalog.json")["events"]
     return {name: CatalogEntry(event_name=name, **entry) for name, entry in events.items()}
+
+
+def integer_properties(properties_schema: JsonObject) -> frozenset[str]:
+    declared: JsonObject = properties_schema.get("properties", {})
+    return frozenset(name for name, rule in declared.items() if rule.get("type") == "integer")
 
 
 def event_document_schema(entry: CatalogEntry, envelope_id: str, properties_id: str) -> JsonObject:
@@ -78,6 +85,7 @@ def load_registry(compiler: SchemaCompiler = compile_schema_check, directory: Pa
             name: compiler(resources, event_document_schema(entry, envelope_id, str(properties[name]["$id"])))
             for name, entry in catalog.items()
         },
+        integer_properties={name: integer_properties(schema) for name, schema in properties.items()},
     )
 
 

@@ -94,8 +94,8 @@ def judge(inputs: Iterable[Input], run_id: str, known: Callable[[list[str]], dic
     for item in inputs:
         received += 1
         document, violations = parse_line(item.raw)
-        if document is not None and not violations:
-            violations = validate_event(document) + timestamp_violations(document, item.received_at)
+        if document is not None:  # an oversized object too: `errors` lists every violation
+            violations = violations + validate_event(document) + timestamp_violations(document, item.received_at)
             if item.from_client:
                 violations += _server_event_from_client(document)
         if violations or document is None:
@@ -181,12 +181,31 @@ def _bulk_ids(connection: duckdb.DuckDBPyConnection, event_ids: list[str]) -> No
         Path(handle.name).unlink()
 
 
+_NO_INTEGERS: frozenset[str] = frozenset()
+
+
+def _stored_properties(document: dict[str, Any], integers: frozenset[str]) -> str:
+    """The properties as JSON, an integer property sent as an integral float (`2500.0`) stored as the integer it is.
+
+    JSON Schema's `integer` accepts `2500.0`; stored as sent, PostgreSQL refuses `'2500.0'::bigint` in the staging
+    model. The raw line keeps the bytes as they were sent.
+    """
+    properties: dict[str, Any] = document.get("properties", {})
+    for name in integers:  # nearly every event has no float there: nothing is copied
+        if type(properties.get(name)) is float:
+            floats = {key: int(value) for key in integers if type(value := properties.get(key)) is float}
+            properties = properties | floats
+            break
+    return msgspec.json.encode(properties).decode()
+
+
 def _insert_accepted(
     connection: duckdb.DuckDBPyConnection, run_id: str, accepted: list[tuple[Input, dict[str, Any], str]]
 ) -> None:
     """Bulk insert through a temporary NDJSON file (DuckDB reads it far faster than row inserts)."""
     if not accepted:
         return
+    integers = contract_registry().integer_properties
     with tempfile.NamedTemporaryFile("wb", suffix=".ndjson", delete=False) as handle:
         for item, document, digest in accepted:
             handle.write(
@@ -204,7 +223,7 @@ def _insert_accepted(
                         "anonymous_id": document.get("anonymous_id"),
                         "session_id": document.get("session_id"),
                         "project_id": document.get("project_id"),
-                        "properties": msgspec.json.encode(document.get("properties", {})).decode(),
+                        "properties": _stored_properties(document, integers.get(document["event_name"], _NO_INTEGERS)),
                         "context": msgspec.json.encode(document["context"]).decode()
                         if document.get("context") is not None
                         else None,

@@ -39,19 +39,39 @@ def test_a_line_of_exactly_the_limit_is_parsed() -> None:
     assert document["event_name"] == "app_open"
 
 
-def test_one_byte_over_the_limit_is_a_size_violation() -> None:
+def test_one_byte_over_the_limit_is_a_size_violation_of_a_parsed_object() -> None:
+    """The object is still returned: validation lists its other violations after `size_violation`."""
     raw = _line_of(MAX_LINE_BYTES + 1)
-    assert parse_line(raw) == (
-        None,
-        [Violation(Reason.SIZE_VIOLATION, "$", "the line is 32,769 bytes; at most 32,768 are allowed")],
-    )
+    document, violations = parse_line(raw)
+    assert violations == [Violation(Reason.SIZE_VIOLATION, "$", "the line is 32,769 bytes; at most 32,768 are allowed")]
+    assert document is not None
+    assert document["event_name"] == "app_open"
 
 
 def test_the_limit_counts_bytes_not_characters() -> None:
     characters = MAX_LINE_BYTES // 2
     raw = json.dumps({"a": "é" * characters}, ensure_ascii=False).encode()
     assert len(raw.decode()) < MAX_LINE_BYTES < len(raw)
-    assert _only_reason(raw) is Reason.SIZE_VIOLATION
+    assert [violation.reason for violation in parse_line(raw)[1]] == [Reason.SIZE_VIOLATION]
+
+
+@pytest.mark.parametrize(
+    ("raw", "first"),
+    [
+        pytest.param(b"x" * 40_000, Reason.MALFORMED_JSON, id="garbage"),
+        pytest.param(b'{"event_name": "' + b"x" * 40_000, Reason.MALFORMED_JSON, id="truncated-object"),
+        pytest.param(b"\xff" * 40_000, Reason.MALFORMED_JSON, id="not-utf8"),
+        pytest.param(json.dumps([{"event_name": "app_open"}] * 2_000).encode(), Reason.NOT_AN_OBJECT, id="array"),
+        pytest.param(json.dumps("x" * 40_000).encode(), Reason.NOT_AN_OBJECT, id="string"),
+    ],
+)
+def test_an_oversized_line_that_is_not_an_object_says_so_first_and_lists_its_size(raw: bytes, first: Reason) -> None:
+    """events.md: `reason_code` is the first in malformed_json, not_an_object, size_violation, …; `errors` lists all."""
+    assert len(raw) > MAX_LINE_BYTES
+    document, violations = parse_line(raw)
+    assert document is None
+    assert [violation.reason for violation in violations] == [first, Reason.SIZE_VIOLATION]
+    assert all(violation.path == "$" for violation in violations)
 
 
 @pytest.mark.parametrize(

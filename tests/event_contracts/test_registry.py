@@ -68,3 +68,12 @@ def test_an_injected_registry_is_the_one_used() -> None:
     assert validate_event(client_event(), registry=load_registry(reject_everything)) == [
         Violation(Reason.SCHEMA_VIOLATION, "$", "rejected")
     ]
+
+
+def test_integer_properties_are_read_from_the_properties_schemas() -> None:
+    integers = contract_registry().integer_properties
+    assert set(integers) == set(contract_registry().catalog)
+    assert integers["checkout_started"] == {"amount_minor"}
+    assert integers["video_play"] == {"watch_ms", "bitrate_kbps", "bytes_delivered"}
+    assert integers["feed_impression"] == {"position"}
+    assert integers["app_open"] == frozenset()

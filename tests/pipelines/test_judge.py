@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from pipelines.ingestion import Input, judge
@@ -20,8 +21,9 @@ def nothing_known(_: list[str]) -> dict[str, str]:
 
 def test_valid_events_are_accepted_and_bad_ones_dead_lettered_with_their_reason() -> None:
     good = line(client_event())
+    oversized = line(client_event(context={"blob": "x" * 40_000}))
     judged, received = judge(
-        inputs(good, b"{not json", b"[1]", b"x" * 40_000, line(client_event(event_name="nope"))), "run", nothing_known
+        inputs(good, b"{not json", b"[1]", oversized, line(client_event(event_name="nope"))), "run", nothing_known
     )
     assert received == 5
     assert [item.raw for item, _, _ in judged.accepted] == [good]
@@ -33,6 +35,25 @@ def test_valid_events_are_accepted_and_bad_ones_dead_lettered_with_their_reason(
     ]
     assert all(d.raw for d in judged.dead)
     assert judged.dead[3].errors
+
+
+def test_an_oversized_line_gets_the_first_reason_in_contract_order_and_lists_every_violation() -> None:
+    """events.md: malformed_json, not_an_object, then size_violation, …; `errors` lists every violation found."""
+    blob = {"blob": "x" * 40_000}
+    stale = client_event(occurred_at=NOW - timedelta(days=31), context=blob)
+    unknown = client_event(event_name="nope", context=blob)
+    raws = (b"x" * 40_000, json.dumps([client_event(context=blob)]).encode(), line(stale), line(unknown))
+    judged, _ = judge(inputs(*raws), "run", nothing_known)
+    assert [(d.reason_code, [error["reason"] for error in d.errors]) for d in judged.dead] == [
+        ("malformed_json", ["malformed_json", "size_violation"]),
+        ("not_an_object", ["not_an_object", "size_violation"]),
+        ("size_violation", ["size_violation", "stale_event"]),
+        ("size_violation", ["size_violation", "unknown_event"]),
+    ]
+    assert [(d.event_id, d.event_name) for d in judged.dead[2:]] == [
+        (stale["event_id"], "project_view"),
+        (unknown["event_id"], "nope"),
+    ]
 
 
 def test_byte_identical_repeats_are_duplicates_and_other_bytes_conflicts() -> None:

@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def test_dead_letters_keep_the_original_bytes_in_files_and_table(where: LocalLoc
     )[0]
     assert reason == "malformed_json"
     assert original_bytes(str(raw), str(encoding)) == bad
-    partition = where.dead_letter_dir / f"date={received_at.date().isoformat()}" / "run-1.ndjson"  # type: ignore[attr-defined]
+    partition = where.dead_letter_dir / f"date={received_at.astimezone(UTC).date().isoformat()}" / "run-1.ndjson"  # type: ignore[attr-defined]
     record = json.loads(partition.read_text())
     assert record["dead_letter_id"] == dead_letter_id
     assert original_bytes(record["raw"], record["raw_encoding"]) == bad
@@ -95,6 +96,32 @@ def test_file_received_at_is_its_modification_time(where: LocalLocations) -> Non
     ingest_landing_files(where, "run-1")
     (received_at,) = rows(where, "select epoch(received_at) from raw.events")[0]
     assert abs(float(received_at) - two_days_ago) < 1  # type: ignore[arg-type]
+
+
+def typed(properties: dict[str, object]) -> dict[str, tuple[object, type]]:
+    """1.0 == 1 in Python: compare the JSON types too."""
+    return {key: (value, type(value)) for key, value in properties.items()}
+
+
+async def test_integer_properties_sent_as_integral_floats_are_stored_as_integers(
+    where: LocalLocations, sql: asyncpg.Connection
+) -> None:
+    """JSON Schema's `integer` accepts `2500.0`; stored so, stg_events' bigint cast fails on PostgreSQL."""
+    money = {"support_id": str(uuid.uuid4()), "amount_minor": 2500.0, "currency": "EUR", "share": 0.5, "tip": 1.0}
+    checkout = client_event("support_cta_tap", event_name="checkout_started", properties=money)
+    video = {"video_id": str(uuid.uuid4()), "rendition": "720p", "watch_ms": 1e3, "bitrate_kbps": 2400}
+    play = client_event("project_view", event_name="video_play", properties=video | {"bytes_delivered": 3e5})
+    sent = [line(checkout), line(play)]
+    (where.landing_dir / "floats.ndjson").write_bytes(b"".join(raw + b"\n" for raw in sent))
+    assert ingest_landing_files(where, "run-1").accepted == 2
+    stored = rows(where, "select properties::varchar, raw from raw.events order by event_name")
+    assert [raw.encode() for _, raw in stored] == sent  # type: ignore[attr-defined]
+    checkout_properties, play_properties = (typed(json.loads(str(properties))) for properties, _ in stored)
+    assert checkout_properties == typed({**money, "amount_minor": 2500})  # undeclared keys stay as sent
+    assert play_properties == typed({**video, "watch_ms": 1000, "bytes_delivered": 300000})
+    cast = "select cast(($1::json ->> 'amount_minor') as bigint), cast(($1::json ->> 'bytes_delivered') as bigint)"
+    in_postgres = [tuple(await sql.fetchrow(cast, properties)) for properties, _ in stored]  # as stg_events does
+    assert in_postgres == [(2500, None), (None, 300000)]
 
 
 def test_a_failed_commit_leaves_no_trace(where: LocalLocations, monkeypatch: object) -> None:
