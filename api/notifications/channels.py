@@ -157,10 +157,16 @@ class OpsWebhook:
 def transports(settings: Settings) -> dict[Channel, Transport]:
     """The transport of each channel for this configuration."""
     outbox = settings.paths.data_dir / "outbox"
-    smtp, ops = settings.notifications.smtp_url, settings.notifications.ops_webhook_url
+    smtp = settings.notifications.smtp_url
     return {
         "push": Sink(outbox / "push.jsonl"),
         "in_app": InApp(),
         "email": SmtpEmail(smtp) if smtp else Sink(outbox / "email.jsonl"),
-        "ops": OpsWebhook(ops) if ops else Sink(outbox / "ops.jsonl"),
+        "ops": ops_transport(settings),
     }
+
+
+def ops_transport(settings: Settings) -> Transport:
+    """The `ops` channel: the webhook `PATRONAGE_OPS_WEBHOOK_URL`, else the dev sink `outbox/ops.jsonl`."""
+    url = settings.notifications.ops_webhook_url
+    return OpsWebhook(url) if url else Sink(settings.paths.data_dir / "outbox" / "ops.jsonl")

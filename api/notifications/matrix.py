@@ -18,6 +18,7 @@ NotificationType = Literal[
     "upload_ready",
     "upload_failed",
     "moderation_review_triggered",
+    "dead_letter_alert",
 ]
 
 MATRIX: dict[NotificationType, dict[Audience, tuple[Channel, ...]]] = {
@@ -32,6 +33,8 @@ MATRIX: dict[NotificationType, dict[Audience, tuple[Channel, ...]]] = {
     "upload_ready": {"creator": ("push", "in_app")},
     "upload_failed": {"creator": ("push", "in_app")},
     "moderation_review_triggered": {"ops": ("ops",)},
+    # events.md "Alerting": the ingestion's dead-letter check, queued by the pipeline (not in api.md's matrix).
+    "dead_letter_alert": {"ops": ("ops",)},
 }
 
 # Retries: 30 s x 2^attempt after each failed attempt; the sixth failure makes the delivery `dead`.

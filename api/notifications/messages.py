@@ -22,7 +22,18 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "upload_ready": ("Video ready", "Your video {upload_id} is ready."),
     "upload_failed": ("Video upload failed", "Your video {upload_id} failed: {failure_reason}."),
     "moderation_review_triggered": ("Moderation review", "Project {project_id} needs a review."),
+    "dead_letter_alert": (
+        "Events dead-lettered",
+        "{summary}. Top reasons: {reasons}. Example dead letter: {example_dead_letter_id}.",
+    ),
 }
+
+
+def _reasons(payload: dict[str, Any]) -> str:
+    top = payload.get("top_reasons")
+    if not isinstance(top, list):
+        return "?"
+    return ", ".join(f"{r.get('reason_code')} ({r.get('count')})" for r in top if isinstance(r, dict)) or "?"
 
 
 class _Missing(dict[str, Any]):
@@ -32,4 +43,4 @@ class _Missing(dict[str, Any]):
 
 def render(event_type: str, payload: dict[str, Any]) -> tuple[str, str]:
     title, text = TEMPLATES.get(event_type, (event_type.replace("_", " ").capitalize(), ""))
-    return title, text.format_map(_Missing(payload, money=_money(payload)))
+    return title, text.format_map(_Missing(payload, money=_money(payload), reasons=_reasons(payload)))

@@ -50,14 +50,17 @@ def _results(
         conserved = all(r["received"] == r["accepted"] + r["duplicates"] + r["dead_lettered"] for r in recounted)
         yield AssetCheckResult(check_name="conservation", passed=conserved, metadata={"runs": recounted})
         fired = [alert for a in audits if (alert := dead_letter_alert(connection, a, config.dead_letter_alert_rate))]
+    outcomes = []
     for alert in fired:
-        alerts.send(alert)
-        context.log.warning(alert["summary"])
+        # One alert per ingestion run and source: re-running the check does not alert twice.
+        key = f"{alert['run_id']}:{alert['source']}"
+        outcomes.append(alerts.send(alert, dedupe_key=key, database_url=where.oltp_dsn))
+        context.log.warning(f"{alert['summary']} (ops alert {outcomes[-1]})")
     yield AssetCheckResult(
         check_name="dead_letter_rate",
         passed=not fired,
         severity=AssetCheckSeverity.WARN,
-        metadata={"alerts": [a["summary"] for a in fired]} if fired else {},
+        metadata={"alerts": [a["summary"] for a in fired], "ops_alerts": outcomes} if fired else {},
     )
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg2
+import psycopg2.extras
 import pytest
 
 from pipelines.resources import libpq_dsn
@@ -28,3 +32,36 @@ def where(tmp_path: Path, database_url: str) -> LocalLocations:
         landing_dir=tmp_path / "landing",
         oltp_dsn=libpq_dsn(database_url),
     )
+
+
+@dataclass(frozen=True)
+class NotificationQueue:
+    """The API's notification queue on the test OLTP database, as the pipeline leaves it."""
+
+    dsn: str
+
+    def queued(self) -> list[dict[str, Any]]:
+        """Every delivery with its event, oldest first."""
+        with (
+            psycopg2.connect(self.dsn) as connection,
+            connection.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor,
+        ):
+            cursor.execute(
+                "select e.event_type, e.dedupe_key, e.payload, d.channel, d.recipient_id, d.status "
+                "from notification_deliveries d join notification_events e using (notification_event_id) "
+                "order by d.created_at, e.dedupe_key"
+            )
+            return [dict(row) for row in cursor.fetchall()]
+
+    def empty(self) -> None:
+        with psycopg2.connect(self.dsn) as connection, connection.cursor() as cursor:
+            cursor.execute("truncate notification_deliveries, notification_events")
+
+
+@pytest.fixture
+def notification_queue(database_url: str) -> Iterator[NotificationQueue]:
+    """Empty before and after the test (pipeline tests do not use the API's `client`, which would empty it)."""
+    queue = NotificationQueue(libpq_dsn(database_url))
+    queue.empty()
+    yield queue
+    queue.empty()

@@ -1,11 +1,11 @@
-"""The Dagster code location: it loads, every job resolves, and a materialization ingests, checks and alerts."""
+"""The Dagster code location: it loads, every job resolves, and a materialization ingests, checks and queues
+the ops alert that the worker delivers."""
 
 from __future__ import annotations
 
-import json
-import threading
+import asyncio
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,36 +13,37 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, build_sensor_context
 
+from api.db.engine import Database
+from api.notifications.channels import transports
+from api.notifications.delivery import deliver_due
 from api.settings import load_settings
 from pipelines.definitions import defs
 from pipelines.sensors import landing_files_sensor
 from tests.conftest import JWT_SECRET
+from tests.pipelines.conftest import NotificationQueue
 from tests.pipelines.events import client_event, line
-
-
-class Receiver(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:
-        Receiver.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *_: object) -> None:
-        pass
+from tests.receivers import WebhookReceiver, webhook_receiver
 
 
 @pytest.fixture
-def ops_webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    """A local HTTP receiver as PATRONAGE_OPS_WEBHOOK_URL; yields what it received."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    Receiver.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("PATRONAGE_OPS_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/alerts")
-    load_settings.cache_clear()
-    yield Receiver.received
-    server.shutdown()
+def ops_webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookReceiver]:
+    """A local HTTP receiver as PATRONAGE_OPS_WEBHOOK_URL."""
+    with webhook_receiver() as receiver:
+        monkeypatch.setenv("PATRONAGE_OPS_WEBHOOK_URL", receiver.url)
+        load_settings.cache_clear()
+        yield receiver
+
+
+async def deliver_as_the_worker(database_url: str) -> int:
+    """One step of `patronage worker`'s notifications loop."""
+    db = Database.connect(database_url, pool_size=1)
+    channels = transports(load_settings())
+    try:
+        return await deliver_due(db, channels, "test-worker", datetime.now(UTC))
+    finally:
+        for transport in channels.values():
+            await transport.close()
+        await db.dispose()
 
 
 @pytest.fixture
@@ -62,7 +63,9 @@ def test_every_job_resolves_and_the_definitions_load() -> None:
     assert defs.resolve_schedule_def("hourly_ingestion")
 
 
-def test_materializing_ingests_checks_and_alerts_ops(environment: Path, ops_webhook: list[dict[str, Any]]) -> None:
+def test_materializing_ingests_checks_and_queues_the_ops_alert(
+    environment: Path, database_url: str, ops_webhook: WebhookReceiver, notification_queue: NotificationQueue
+) -> None:
     good = [line(client_event()) for _ in range(5)]
     (environment / "landing" / "day.ndjson").write_bytes(b"\n".join([*good, b"{broken"]) + b"\n")
 
@@ -80,11 +83,26 @@ def test_materializing_ingests_checks_and_alerts_ops(environment: Path, ops_webh
     assert checks[("landing_file_events", "dead_letter_rate")] is False  # 1 of 6 is over 1 %, and a new reason
     with duckdb.connect(str(environment / "warehouse.duckdb"), read_only=True) as connection:
         assert connection.execute("select count(*) from raw.events").fetchone() == (5,)
-    (alert,) = ops_webhook
+
+    # The alert is in the notification queue, for the ops channel only; nothing went out directly.
+    (queued,) = notification_queue.queued()
+    assert queued["event_type"] == "dead_letter_alert"
+    assert queued["dedupe_key"] == f"dead_letter_alert:{result.run_id}:landing_files"
+    assert (queued["channel"], queued["recipient_id"], queued["status"]) == ("ops", None, "pending")
+    assert not ops_webhook.received
+
+    # The worker's notifications loop delivers it to PATRONAGE_OPS_WEBHOOK_URL.
+    assert asyncio.run(deliver_as_the_worker(database_url)) == 1
+    (sent,) = ops_webhook.received
+    alert = sent["data"]
+    assert sent["event_type"] == "dead_letter_alert"
     assert alert["source"] == "landing_files"
     assert alert["top_reasons"][0]["reason_code"] == "malformed_json"
     assert alert["new_reasons"] == ["malformed_json"]
     assert alert["example_dead_letter_id"]
+    assert "malformed_json (1)" in sent["text"]
+    assert alert["example_dead_letter_id"] in sent["text"]
+    assert notification_queue.queued()[0]["status"] == "delivered"
 
 
 def _iterate(context: Any) -> Iterator[Any]:
@@ -105,7 +123,7 @@ def test_the_sensor_requests_a_run_only_for_new_files(environment: Path) -> None
     assert evaluate(context).__class__.__name__ == "SkipReason"
 
 
-def test_the_replay_job_runs(environment: Path) -> None:
+def test_the_replay_job_runs(environment: Path, notification_queue: NotificationQueue) -> None:
     (environment / "landing" / "bad.ndjson").write_bytes(b"{nope\n")
     assert defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=DagsterInstance.ephemeral()).success
     result = defs.resolve_job_def("dead_letter_replay_job").execute_in_process(instance=DagsterInstance.ephemeral())

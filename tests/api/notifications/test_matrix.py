@@ -12,6 +12,8 @@ from litestar.testing import AsyncTestClient
 
 from api.db.engine import Database
 from api.disputes.services import sweep_sla
+from api.notifications.matrix import MATRIX
+from api.notifications.messages import render
 from api.payments.gateway import PaymentGateway
 from api.payouts.services import release_due
 from api.settings import Settings
@@ -144,3 +146,25 @@ async def test_every_business_event_produces_exactly_its_deliveries_once(
 
     assert await deliveries(sql) == expected
     assert set(CONTRACT) <= {event for event, _, _ in expected}
+
+
+def test_the_matrix_is_the_contract_plus_the_ingestion_s_ops_alert() -> None:
+    # events.md, "Alerting": the dead-letter check alerts ops through the notification queue.
+    assert MATRIX == {**CONTRACT, "dead_letter_alert": {"ops": ("ops",)}}
+
+
+def test_the_dead_letter_alert_names_the_top_reasons_and_an_example() -> None:
+    title, text = render(
+        "dead_letter_alert",
+        {
+            "summary": "landing_files: 3 of 10 events dead-lettered (30.00%); top reason schema_violation",
+            "top_reasons": [
+                {"reason_code": "schema_violation", "count": 2},
+                {"reason_code": "malformed_json", "count": 1},
+            ],
+            "example_dead_letter_id": "5f0c2d1e-0000-5000-8000-000000000001",
+        },
+    )
+    assert title == "Events dead-lettered"
+    assert "Top reasons: schema_violation (2), malformed_json (1)." in text
+    assert text.endswith("Example dead letter: 5f0c2d1e-0000-5000-8000-000000000001.")
