@@ -191,7 +191,8 @@ def settings_from(env: dict[str, str]) -> Settings:
         ),
         paths=PathSettings(
             data_dir=data_dir,
-            warehouse=Path(env.get("PATRONAGE_WAREHOUSE") or data_dir / "warehouse.duckdb"),
+            # Absolute: dbt opens it from dbt_project/, the pipeline from wherever it runs.
+            warehouse=Path(env.get("PATRONAGE_WAREHOUSE") or data_dir / "warehouse.duckdb").expanduser().absolute(),
             warehouse_url=_check_url(
                 "PATRONAGE_WAREHOUSE_URL", env.get("PATRONAGE_WAREHOUSE_URL"), ("postgresql", "postgres")
             ),

@@ -7,10 +7,10 @@ import asyncio
 import csv
 import io
 import math
+import os
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import duckdb
 import psycopg2
@@ -67,19 +67,6 @@ def copy_raw_to_postgres(duck_path: Path, dsn: str) -> None:
             cursor.copy_expert(f"copy raw.{table} from stdin with (format csv, null '\\N')", buffer)
 
 
-def pg_environment(dsn: str) -> dict[str, str]:
-    parts = urlsplit(dsn)
-    query = parse_qs(parts.query)
-    return {
-        "PATRONAGE_DBT_TARGET": "postgres",
-        "PATRONAGE_WAREHOUSE_PG_HOST": unquote(query["host"][0]) if "host" in query else (parts.hostname or ""),
-        "PATRONAGE_WAREHOUSE_PG_PORT": str(parts.port or 5432),
-        "PATRONAGE_WAREHOUSE_PG_USER": unquote(parts.username or "postgres"),
-        "PATRONAGE_WAREHOUSE_PG_PASSWORD": unquote(parts.password or ""),
-        "PATRONAGE_WAREHOUSE_PG_DBNAME": parts.path.lstrip("/"),
-    }
-
-
 def dbt_build(environment: dict[str, str], scratch: Path) -> None:
     result = build(environment, scratch, timeout=600)
     assert result.returncode == 0, result.stdout[-6000:]
@@ -109,14 +96,16 @@ async def test_duckdb_and_postgres_build_equal_marts(admin_url: str, worker_id: 
     guardrail_scratch = tmp_path / "guardrail"
     guardrail_scratch.mkdir()
     await asyncio.to_thread(write_guardrail_events, duck_path, synthetic_events(11, projects=2), guardrail_scratch)
-    pg_url = await recreate_database(admin_url, f"patronage_warehouse_{worker_id}")
+    prefix = os.environ.get("PATRONAGE_TEST_DB_PREFIX", "patronage")  # sessions sharing a server stay apart
+    pg_url = await recreate_database(admin_url, f"{prefix}_warehouse_{worker_id}")
     pg_dsn = _dsn(pg_url)
     await asyncio.to_thread(copy_raw_to_postgres, duck_path, pg_dsn)
 
     await asyncio.to_thread(
         dbt_build, {"PATRONAGE_WAREHOUSE": str(duck_path), "PATRONAGE_DBT_TARGET": "duckdb"}, tmp_path / "duck"
     )
-    await asyncio.to_thread(dbt_build, pg_environment(pg_dsn), tmp_path / "pg")
+    # PostgreSQL through the spec's one variable: the URL alone selects and configures the `postgres` target.
+    await asyncio.to_thread(dbt_build, {"PATRONAGE_WAREHOUSE_URL": pg_dsn}, tmp_path / "pg")
 
     with duckdb.connect(str(duck_path), read_only=True) as duck, psycopg2.connect(pg_dsn) as pg, pg.cursor() as cursor:
         marts = [

@@ -9,6 +9,7 @@ from pipelines.project import dbt_build as build
 
 
 def dbt_build(warehouse: Path, scratch: Path, *select: str) -> subprocess.CompletedProcess[str]:
-    result = build({"PATRONAGE_WAREHOUSE": str(warehouse)}, scratch, select, timeout=600)
+    environment = {"PATRONAGE_WAREHOUSE": str(warehouse), "PATRONAGE_DBT_TARGET": "duckdb"}  # whatever the URL
+    result = build(environment, scratch, select, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]
     return result
