@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,6 +82,15 @@ async def close(
     client: AsyncTestClient[Litestar], paid: Paid, *, created: int, due_by: int | None = None, outcome: str = "won"
 ) -> None:
     await deliver(client, dispute_event(paid, created=created, due_by=due_by, status=outcome))
+
+
+async def closed_dispute(client: AsyncTestClient[Litestar], make_user: MakeUser, outcome: str) -> str:
+    """A paid support's dispute, opened a minute ago and closed `won` or `lost`; returns the dispute id."""
+    paid = await paid_support(client, make_user)
+    created = int(time.time()) - 60
+    dispute_id = await open_dispute(client, paid, created=created, due_by=created + 9 * DAY)
+    await close(client, paid, created=created, due_by=created + 9 * DAY, outcome=outcome)
+    return dispute_id
 
 
 async def deliveries(sql: asyncpg.Connection, event_type: str) -> Counter[tuple[str, str]]:

@@ -9,7 +9,7 @@ import asyncpg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.disputes.flows import DAY, close, open_dispute, paid_support
+from tests.api.disputes.flows import DAY, closed_dispute, open_dispute, paid_support
 from tests.api.test_errors import assert_problem
 from tests.conftest import MakeUser
 
@@ -56,10 +56,7 @@ async def test_triage_before_acknowledge_acknowledges_too_and_is_idempotent(
 async def test_closed_disputes_take_no_actions_and_unknown_ones_are_404(
     client: AsyncTestClient[Litestar], make_user: MakeUser
 ) -> None:
-    paid = await paid_support(client, make_user)
-    created = int(time.time()) - 60
-    dispute_id = await open_dispute(client, paid, created=created, due_by=created + 9 * DAY)
-    await close(client, paid, created=created, due_by=created + 9 * DAY, outcome="lost")
+    dispute_id = await closed_dispute(client, make_user, "lost")
     ops = make_user("ops")
 
     for action in ("acknowledge", "triage"):

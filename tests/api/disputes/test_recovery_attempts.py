@@ -10,7 +10,7 @@ import asyncpg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.disputes.flows import DAY, close, open_dispute, paid_support
+from tests.api.disputes.flows import DAY, closed_dispute, open_dispute, paid_support
 from tests.api.test_errors import assert_problem
 from tests.conftest import MakeUser
 
@@ -83,10 +83,7 @@ async def test_invalid_bodies_are_422_and_store_nothing(
 async def test_closed_or_unknown_disputes_refuse_attempts(
     client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection
 ) -> None:
-    paid = await paid_support(client, make_user)
-    created = int(time.time()) - 60
-    dispute_id = await open_dispute(client, paid, created=created, due_by=created + 9 * DAY)
-    await close(client, paid, created=created, due_by=created + 9 * DAY, outcome="won")
+    dispute_id = await closed_dispute(client, make_user, "won")
     ops = make_user("ops")
     body = {"method": "evidence_submission"}
 
@@ -106,10 +103,7 @@ async def test_closed_or_unknown_disputes_refuse_attempts(
 async def test_a_lost_dispute_takes_recovery_but_no_evidence(
     client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection
 ) -> None:
-    paid = await paid_support(client, make_user)
-    created = int(time.time()) - 60
-    dispute_id = await open_dispute(client, paid, created=created, due_by=created + 9 * DAY)
-    await close(client, paid, created=created, due_by=created + 9 * DAY, outcome="lost")
+    dispute_id = await closed_dispute(client, make_user, "lost")
     ops = make_user("ops")
     url = f"/v1/disputes/{dispute_id}/recovery-attempts"
 
