@@ -67,9 +67,16 @@ def original_bytes(raw: str, encoding: str) -> bytes:
     return base64.b64decode(raw) if encoding == "base64" else raw.encode("utf-8")
 
 
-def write_files(directory: Where, run_id: str, letters: list[DeadLetter]) -> list[str]:
-    """Write the run's records, partitioned by the UTC date of received_at; each file appears whole.
-    Returns the partitions written, relative to `directory`."""
+@dataclass(frozen=True)
+class Written:
+    """A partition a run wrote, and what it held before (another source of the same run's records)."""
+
+    partition: str
+    earlier: bytes
+
+
+def write_files(directory: Where, run_id: str, letters: list[DeadLetter]) -> list[Written]:
+    """Write the run's records, partitioned by the UTC date of received_at; each file appears whole."""
     location = Location(directory)
     by_date: dict[str, list[DeadLetter]] = defaultdict(list)
     for letter in letters:
@@ -82,14 +89,18 @@ def write_files(directory: Where, run_id: str, letters: list[DeadLetter]) -> lis
         earlier = location.read_bytes(partition) if location.exists(partition) else b""
         records = "".join(json.dumps(letter.record(), ensure_ascii=False) + "\n" for letter in group)
         location.write(partition, earlier + records.encode("utf-8"))
-        written.append(partition)
+        written.append(Written(partition, earlier))
     return written
 
 
-def delete_files(directory: Where, partitions: list[str]) -> None:
+def undo_files(directory: Where, written: list[Written]) -> None:
+    """Put each partition back as it was before this write: records another source committed stay."""
     location = Location(directory)
-    for partition in partitions:
-        location.delete(partition)
+    for item in written:
+        if item.earlier:
+            location.write(item.partition, item.earlier)
+        else:
+            location.delete(item.partition)
 
 
 def insert_rows(connection: duckdb.DuckDBPyConnection, letters: list[DeadLetter]) -> None:

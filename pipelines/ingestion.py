@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import msgspec
 
-from dead_letter.store import DeadLetter, delete_files, insert_rows, write_files
+from dead_letter.store import DeadLetter, insert_rows, undo_files, write_files
 from event_contracts import (
     Reason,
     Violation,
@@ -313,6 +313,6 @@ def commit_run(
         connection.execute("commit")
     except BaseException:
         connection.execute("rollback")
-        delete_files(dead_letter_dir, written)  # the records are in neither place, as if the run never happened
+        undo_files(dead_letter_dir, written)  # this source's records are in neither place; earlier ones stay
         raise
     return audit
