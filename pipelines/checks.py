@@ -42,9 +42,12 @@ def dead_letter_alert(connection: duckdb.DuckDBPyConnection, audit: Audit, thres
             """
             select distinct d.reason_code from marts.dead_letter_events d
               join marts.ingestion_audit a on a.run_id = d.run_id and a.source = d.source
-             where a.started_at >= now() - to_days(cast(? as integer)) and d.run_id <> ?
+             where a.started_at >= cast(? as timestamptz) - to_days(cast(? as integer))
+               and a.started_at < cast(? as timestamptz)
             """,
-            [LOOKBACK_DAYS, audit.run_id],
+            # The runs before this one: a backlog ingested as several runs (run-1, run-2, …) alerts a new
+            # reason in the first run that has it, not never (each would see the others as "previous").
+            [audit.started_at, LOOKBACK_DAYS, audit.started_at],
         ).fetchall()
     }
     new_reasons = sorted(reason for reason, _, _ in reasons if reason not in seen)
