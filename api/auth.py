@@ -2,7 +2,7 @@
 
 401 for a missing/expired/invalid token, 403 for a role that may not use a route, and 404 (never the
 data) for someone else's resource. The first two are guards, so they are answered before a body is
-read: the app's `authenticate` (routes taking `principal`) and each route's `guards=[allow(...)]`;
+read: `authenticate` (routes taking `principal`) and each route's `guards=[allow(...)]`;
 the last is `Principal.ensure_owner`, in the services.
 """
 
@@ -120,8 +120,9 @@ def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 
 
 def authenticate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """App guard, run before a request's body is read (401 comes before any 422): a route that takes
-    `principal` needs a valid token, and a route that takes `optional_principal` refuses a bad one."""
+    """Guard of the API's routes (`/healthz` and the webhook aside; see `create_app`), run before a
+    request's body is read, so 401 comes before any 422: a route that takes `principal` needs a valid
+    token, and a route that takes `optional_principal` refuses a bad one."""
     parameters = handler.parsed_fn_signature.parameters
     if "principal" in parameters:
         signed_in(connection)
