@@ -13,7 +13,7 @@ import functools
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jwt
 from litestar import Request
@@ -99,16 +99,17 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-_CALLER = "patronage.caller"  # the request's decoded caller, kept in the connection's state
+_CALLER = "patronage.caller"  # the request's decoded caller, kept in its ASGI scope
 
 
 def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     """The caller (None without a token; 401 for a bad one), decoded once per request."""
-    if _CALLER not in connection.state:
+    scope = cast(dict[str, Any], connection.scope)  # not `connection.state`: that builds a State per access
+    if _CALLER not in scope:
         token = bearer_token(connection)
         settings: AuthSettings = connection.app.state.settings.auth
-        connection.state[_CALLER] = None if token is None else decode_token(settings, token)
-    principal: Principal | None = connection.state[_CALLER]
+        scope[_CALLER] = None if token is None else decode_token(settings, token)
+    principal: Principal | None = scope[_CALLER]
     return principal
 
 
@@ -119,7 +120,7 @@ def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return principal
 
 
-def authenticate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Guard of the API's routes (`/healthz` and the webhook aside; see `create_app`), run before a
     request's body is read, so 401 comes before any 422: a route that takes `principal` needs a valid
     token, and a route that takes `optional_principal` refuses a bad one."""
@@ -133,7 +134,9 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRo
 def allow(*roles: Role) -> Guard:
     """Route guard: role-level refusal (403) before the request's body is read."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:  # async: no thread hop
         signed_in(connection).require(*roles)
 
     return guard
