@@ -34,7 +34,6 @@ class DisputeController(Controller):
     @get("", summary="Disputes, oldest opened first (ops)", guards=[allow(Role.ops)])
     async def list_disputes(
         self,
-        principal: NamedDependency[Principal],
         state: State,
         status: Annotated[DisputeStatus | None, QueryParameter()] = None,
         escalated: Annotated[bool | None, QueryParameter()] = None,

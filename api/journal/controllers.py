@@ -28,7 +28,6 @@ class JournalController(Controller):
     @get("/journal/entries", summary="Journal entries with their lines, oldest first (ops)", guards=[allow(Role.ops)])
     async def entries(
         self,
-        principal: NamedDependency[Principal],
         state: State,
         entry_type: Annotated[EntryType | None, QueryParameter()] = None,
         project_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
@@ -47,7 +46,7 @@ class JournalController(Controller):
         summary="Balance per account, project and currency; totals are always 0 (ops)",
         guards=[allow(Role.ops)],
     )
-    async def balances(self, principal: NamedDependency[Principal], state: State) -> Balances:
+    async def balances(self, state: State) -> Balances:
         async with state.db.transaction() as session:
             return await services.balances(session)
 
@@ -71,8 +70,6 @@ class JournalController(Controller):
         summary="A reconciliation check's results (ops)",
         guards=[allow(Role.ops)],
     )
-    async def get_check(
-        self, check_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
-    ) -> ReconciliationCheckRead:
+    async def get_check(self, check_id: FromPath[uuid.UUID], state: State) -> ReconciliationCheckRead:
         async with state.db.transaction() as session:
             return await reconciliation.get_check(session, check_id)

@@ -37,9 +37,7 @@ class ModerationController(Controller):
         summary="A project's reports and review cases (ops)",
         guards=[allow(Role.ops)],
     )
-    async def project_moderation(
-        self, project_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
-    ) -> ProjectModeration:
+    async def project_moderation(self, project_id: FromPath[uuid.UUID], state: State) -> ProjectModeration:
         async with state.db.transaction() as session:
             return await services.project_moderation(session, project_id)
 

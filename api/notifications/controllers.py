@@ -53,6 +53,6 @@ class NotificationController(Controller):
         summary="Notification backlog, oldest age and dead deliveries per channel (ops)",
         guards=[allow(Role.ops)],
     )
-    async def queues(self, principal: NamedDependency[Principal], state: State) -> Queues:
+    async def queues(self, state: State) -> Queues:
         async with state.db.transaction() as session:
             return await services.queues(session, datetime.now(UTC))
