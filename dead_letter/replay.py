@@ -4,13 +4,17 @@ marked (replayed_at, replay_run_id). Nothing is deleted; what still fails stays 
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
+from pathlib import Path
+from typing import Any
 
-import duckdb
-
-from dead_letter.store import original_bytes
+from dead_letter.store import DeadLetter, original_bytes
 from pipelines.storage import Location, Where
+from pipelines.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -22,15 +26,32 @@ class ReplayResult:
     still_dead: int
 
 
+def _chunks(rows: list[tuple[Any, ...]]) -> Iterator[Any]:
+    """The dead letters in processing order, one chunk per run of the same source."""
+    from pipelines.verdicts import Chunk
+
+    seq = 0
+    for source, group in groupby(rows, key=lambda row: row[1]):
+        members = list(group)
+        yield Chunk(
+            source,
+            seq,
+            [original_bytes(raw, encoding) for _, _, _, _, raw, encoding in members],
+            [source_ref for _, _, source_ref, _, _, _ in members],
+            [received_at for _, _, _, received_at, _, _ in members],
+        )
+        seq += len(members)
+
+
 def replay(
-    connection: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     dead_letter_dir: Where,
     run_id: str,
     *,
     reason: str | None = None,
     ids: list[str] | None = None,
 ) -> ReplayResult:
-    from pipelines.ingestion import Input, _insert_accepted, judge, known_events  # the one validation path
+    from pipelines.ingestion import settle, stage  # the one validation path
 
     query = (
         "select dead_letter_id, source, source_ref, received_at, raw, raw_encoding from marts.dead_letter_events "
@@ -43,30 +64,25 @@ def replay(
     if ids:
         query += f" and dead_letter_id in ({', '.join('?' for _ in ids)})"
         params.extend(ids)
-    rows = connection.execute(query + " order by received_at, source_ref", params).fetchall()
-    by_ref = {}
-    inputs = []
-    for dead_letter_id, source, source_ref, received_at, raw, encoding in rows:
-        item = Input(source, source_ref, received_at, original_bytes(raw, encoding))
-        by_ref[(source, source_ref)] = dead_letter_id
-        inputs.append(item)
-    judged, received = judge(inputs, run_id, known_events(connection))
-    still_dead = {(letter.source, letter.source_ref) for letter in judged.dead}
-    replayed = [dead_letter_id for key, dead_letter_id in by_ref.items() if key not in still_dead]
-    now = datetime.now(UTC)
-    connection.execute("begin transaction")
-    try:
-        _insert_accepted(connection, run_id, judged.accepted)
+    rows = warehouse.rows(query + " order by received_at, source_ref", params)
+    still_dead: set[tuple[str, str]] = set()
+
+    def keep_dead(letters: list[DeadLetter]) -> None:
+        still_dead.update((letter.source, letter.source_ref) for letter in letters)
+
+    sources = sorted({row[1] for row in rows})
+    with tempfile.TemporaryDirectory(prefix="patronage-replay-") as spool, warehouse.transaction():
+        staged = stage(warehouse, _chunks(rows), run_id, Path(spool), keep_dead, workers=1)
+        duplicates = settle(warehouse, run_id, sources, keep_dead) if sources else 0
+        rescued = int(warehouse.scalar("select count(*) from raw.events where run_id = ?", [run_id]) or 0)
+        replayed = [row[0] for row in rows if (row[1], row[2]) not in still_dead]
+        now = datetime.now(UTC)
         for dead_letter_id in replayed:
-            connection.execute(
+            warehouse.run(
                 "update marts.dead_letter_events set replayed_at = ?, replay_run_id = ? where dead_letter_id = ?",
                 [now, run_id, dead_letter_id],
             )
-        connection.execute("commit")
-    except BaseException:
-        connection.execute("rollback")
-        raise
     if replayed:
         log = "".join(json.dumps({"dead_letter_id": i, "replay_run_id": run_id}) + "\n" for i in replayed)
         Location(dead_letter_dir).write(f"replays/{run_id}.ndjson", log.encode("utf-8"))
-    return ReplayResult(run_id, received, len(judged.accepted), judged.duplicates, len(judged.dead))
+    return ReplayResult(run_id, staged.received, rescued, duplicates, len(still_dead))

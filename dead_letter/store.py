@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
-import tempfile
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import msgspec
-
 from pipelines.storage import Location, Where
+from pipelines.warehouse import DEAD_LETTER_COLUMNS, Warehouse
 
 _NAMESPACE = uuid.UUID("0b7d7c55-36a5-4f8e-8f0a-1f7d2b7a9e41")
 
@@ -75,22 +73,56 @@ class Written:
     earlier: bytes
 
 
-def write_files(directory: Where, run_id: str, letters: list[DeadLetter]) -> list[Written]:
-    """Write the run's records, partitioned by the UTC date of received_at; each file appears whole."""
-    location = Location(directory)
-    by_date: dict[str, list[DeadLetter]] = defaultdict(list)
-    for letter in letters:
-        # received_at carries its source's offset (a landing row: the PostgreSQL session's zone); the partition is UTC.
-        by_date[letter.received_at.astimezone(UTC).date().isoformat()].append(letter)
-    written = []
-    for day, group in sorted(by_date.items()):
-        partition = f"date={day}/{run_id}.ndjson"
-        # Another source of the same run may have written this partition already: keep its records.
-        earlier = location.read_bytes(partition) if location.exists(partition) else b""
-        records = "".join(json.dumps(letter.record(), ensure_ascii=False) + "\n" for letter in group)
-        location.write(partition, earlier + records.encode("utf-8"))
-        written.append(Written(partition, earlier))
-    return written
+def partition_of(run_id: str, letter: DeadLetter) -> str:
+    # received_at carries its source's offset (a landing row: the PostgreSQL session's zone); the partition is UTC.
+    return f"date={letter.received_at.astimezone(UTC).date().isoformat()}/{run_id}.ndjson"
+
+
+class DeadLetterFiles:
+    """A run's dead-letter records as they are found, spooled per partition on local disk so that a run of any size
+    holds none of them in memory; `publish` writes the partitions, each appearing whole."""
+
+    def __init__(self, run_id: str, spool_dir: Path) -> None:
+        self.run_id = run_id
+        self.spool_dir = spool_dir
+        self.count = 0
+        self._spools: dict[str, Path] = {}
+
+    def add(self, letters: list[DeadLetter]) -> None:
+        self.count += len(letters)
+        by_partition: dict[str, list[str]] = defaultdict(list)
+        for letter in letters:
+            by_partition[partition_of(self.run_id, letter)].append(json.dumps(letter.record(), ensure_ascii=False))
+        for partition, records in by_partition.items():
+            spool = self._spools.setdefault(partition, self.spool_dir / f"dead-{len(self._spools)}.ndjson")
+            with spool.open("a", encoding="utf-8") as handle:
+                handle.writelines(record + "\n" for record in records)
+
+    @property
+    def spools(self) -> list[Path]:
+        return list(self._spools.values())
+
+    def publish(self, directory: Where) -> list[Written]:
+        """Write every partition (another source of the same run may have written to one: its records stay);
+        on a failure, what was written is put back."""
+        location = Location(directory)
+        written: list[Written] = []
+        try:
+            for partition, spool in sorted(self._spools.items()):
+                # Another source of the same run may have written this partition already: keep its records.
+                earlier = location.read_bytes(partition) if location.exists(partition) else b""
+                location.write_parts(partition, [earlier, *_pieces(spool)])
+                written.append(Written(partition, earlier))
+        except BaseException:
+            undo_files(directory, written)
+            raise
+        return written
+
+
+def _pieces(path: Path, size: int = 1 << 22) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while piece := handle.read(size):
+            yield piece
 
 
 def undo_files(directory: Where, written: list[Written]) -> None:
@@ -103,29 +135,7 @@ def undo_files(directory: Where, written: list[Written]) -> None:
             location.delete(item.partition)
 
 
-def insert_rows(connection: duckdb.DuckDBPyConnection, letters: list[DeadLetter]) -> None:
-    """Bulk insert through a temporary NDJSON file (row-by-row inserts into DuckDB are slow)."""
-    if not letters:
-        return
-    with tempfile.NamedTemporaryFile("wb", suffix=".ndjson", delete=False) as handle:
-        for letter in letters:
-            record = letter.record()
-            record["errors"] = json.dumps(record["errors"])
-            handle.write(msgspec.json.encode(record) + b"\n")
-    try:
-        connection.execute(
-            """
-            insert into marts.dead_letter_events (dead_letter_id, run_id, source, source_ref, received_at, reason_code,
-                                                  errors, event_id, event_name, raw, raw_encoding)
-            select dead_letter_id, run_id, source, source_ref, received_at::timestamptz, reason_code, errors::json,
-                   event_id, event_name, raw, raw_encoding
-              from read_json(?, format = 'newline_delimited', columns = {
-                dead_letter_id: 'varchar', run_id: 'varchar', source: 'varchar', source_ref: 'varchar',
-                received_at: 'varchar', reason_code: 'varchar', errors: 'varchar', event_id: 'varchar',
-                event_name: 'varchar', raw: 'varchar', raw_encoding: 'varchar'})
-            on conflict do nothing
-            """,
-            [handle.name],
-        )
-    finally:
-        Path(handle.name).unlink()
+def insert_rows(warehouse: Warehouse, spools: Sequence[Path]) -> None:
+    """Rows of marts.dead_letter_events from spooled records; an input dead-lettered before (a re-run) keeps its
+    first row."""
+    warehouse.load_json_lines("marts.dead_letter_events", DEAD_LETTER_COLUMNS, spools, on_conflict_do_nothing=True)

@@ -48,12 +48,29 @@ def _epoch_ns(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
 
 
+def _within_limits_fast(occurred_at: str, received_at: datetime) -> bool:
+    """True when a millisecond UTC timestamp (`2026-11-27T12:00:00.123Z`, what the SDKs send) is within both limits.
+
+    False means "not decided here": any other shape, an impossible date, or a violation (whose message needs the exact
+    distance) goes the general way. datetime parses and subtracts in C; the general way costs ten times as much.
+    """
+    if len(occurred_at) != 24 or occurred_at[23] not in "Zz" or occurred_at[19] != "." or occurred_at[10] not in "Tt":
+        return False
+    try:
+        ahead = datetime.fromisoformat(occurred_at[:23] + "+00:00") - received_at
+    except (ValueError, TypeError):  # an impossible date or a leap second; a naive received_at
+        return False
+    return -STALE_LIMIT <= ahead <= FUTURE_LIMIT
+
+
 def timestamp_violations(document: Mapping[str, Any], received_at: datetime) -> list[Violation]:
     """`future_timestamp` beyond 24 h after `received_at`, `stale_event` beyond 30 days before it; exact limits pass.
 
     An `occurred_at` that is missing or not RFC 3339 is the envelope schema's to report, so it yields nothing here.
     """
     occurred_at = document.get("occurred_at")
+    if type(occurred_at) is str and _within_limits_fast(occurred_at, received_at):
+        return []
     occurred_ns = rfc3339_epoch_ns(occurred_at) if isinstance(occurred_at, str) else None
     if occurred_ns is None:
         return []

@@ -111,9 +111,9 @@ def dead_letters(args: argparse.Namespace, settings: Settings) -> int:
         print("no warehouse yet: run `patronage pipeline run` first")
         return 1
     if args.action == "replay":
-        with warehouse.connect(settings.paths.warehouse) as connection:
+        with warehouse.open_warehouse(settings.paths.warehouse) as opened:
             result = replay(
-                connection,
+                opened,
                 settings.paths.dead_letter_dir,
                 f"replay-{uuid.uuid4().hex[:12]}",
                 reason=args.reason,

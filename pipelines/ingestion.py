@@ -1,53 +1,37 @@
 """One validation path for every landed input: contract, row rules, dedupe, then accept or dead-letter.
 
-An ingestion run reads new inputs from one source, judges each one in processing order (received_at,
-then landing id or file path and line), and commits accepted events, dead letters, the audit row and
-the source's position in one warehouse transaction. Conservation — received = accepted + duplicates +
-dead_lettered — is checked before the commit; a run that breaks it writes nothing and fails.
+An ingestion run reads new inputs from one source in processing order (received_at, then landing id or file path
+and line), a chunk at a time, and commits accepted events, dead letters, the audit row and the source's position
+in one warehouse transaction:
+
+1. Worker processes judge each chunk (pipelines/verdicts.py): dead letters come back; candidates are spooled as
+   CSV and bulk-loaded by the warehouse into raw.events, their keys into a temporary table.
+2. Set operations in the warehouse settle what is new: the first candidate of an event id not accepted before
+   stays; a later one with the same bytes is a duplicate, with other bytes an `event_id_conflict` dead letter.
+3. Conservation — received = accepted + duplicates + dead_lettered, recounted from the tables — is checked
+   before the commit; a run that breaks it writes nothing and fails.
 """
 
 from __future__ import annotations
 
-import hashlib
+import itertools
+import multiprocessing
+import os
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import duckdb
-import msgspec
-
-from dead_letter.store import DeadLetter, insert_rows, undo_files, write_files
-from event_contracts import (
-    Reason,
-    Violation,
-    contract_registry,
-    parse_line,
-    primary_reason,
-    timestamp_violations,
-    validate_event,
-)
+from dead_letter.store import DeadLetter, DeadLetterFiles, insert_rows, undo_files
 from pipelines.storage import Where
+from pipelines.verdicts import Chunk, ChunkVerdicts, judge_chunk
+from pipelines.warehouse import EVENT_COLUMNS, Warehouse
 
-
-@dataclass(frozen=True)
-class Input:
-    """One landed input line: its original bytes and where and when it arrived."""
-
-    source: str
-    source_ref: str
-    received_at: datetime
-    raw: bytes
-    from_client: bool = False  # landed by POST /v1/events: may not carry server-emitted events
-
-
-@dataclass
-class Judged:
-    accepted: list[tuple[Input, dict[str, Any], str]] = field(default_factory=list)  # input, document, sha256
-    duplicates: int = 0
-    dead: list[DeadLetter] = field(default_factory=list)
+CHUNK_LINES = 16_384
+CHUNK_BYTES = 8 << 20
 
 
 class ConservationError(RuntimeError):
@@ -74,245 +58,231 @@ class Audit:
         return self.dead_lettered / self.received if self.received else 0.0
 
 
-def _errors(violations: list[Violation]) -> list[dict[str, str]]:
-    return [{"path": v.path, "message": v.message, "reason": v.reason} for v in violations]
+def default_workers() -> int:
+    """Judging is CPU-bound Python: one process per core (PATRONAGE_INGEST_WORKERS overrides; 1 judges in-process)."""
+    configured = os.environ.get("PATRONAGE_INGEST_WORKERS")
+    return max(1, int(configured)) if configured else os.cpu_count() or 1
 
 
-def _server_event_from_client(document: dict[str, Any]) -> list[Violation]:
-    """A client cannot report a payment or a refund: those come from the server's own transactions."""
-    entry = contract_registry().catalog.get(str(document.get("event_name")))
-    if entry is None or entry.emitted_by != "server":
-        return []
-    return [Violation(Reason.SCHEMA_VIOLATION, "$.event_name", f"{entry.event_name} is emitted by the server only")]
-
-
-def judge(inputs: Iterable[Input], run_id: str, known: Callable[[list[str]], dict[str, str]]) -> tuple[Judged, int]:
-    """Judge inputs in the order given. `known` maps event ids to the sha256 of their accepted raw bytes."""
-    judged = Judged()
-    candidates: list[tuple[Input, dict[str, Any]]] = []
-    received = 0
-    for item in inputs:
-        received += 1
-        document, violations = parse_line(item.raw)
-        if document is not None:  # an oversized object too: `errors` lists every violation
-            violations = violations + validate_event(document) + timestamp_violations(document, item.received_at)
-            if item.from_client:
-                violations += _server_event_from_client(document)
-        if violations or document is None:
-            reason = primary_reason(violations)
-            assert reason is not None  # no document means parse_line said why
-            event_id = document.get("event_id") if isinstance(document, dict) else None
-            event_name = document.get("event_name") if isinstance(document, dict) else None
-            judged.dead.append(
-                DeadLetter(
-                    run_id=run_id,
-                    source=item.source,
-                    source_ref=item.source_ref,
-                    received_at=item.received_at,
-                    reason_code=reason,
-                    errors=_errors(violations),
-                    raw=item.raw,
-                    event_id=event_id if isinstance(event_id, str) else None,
-                    event_name=event_name if isinstance(event_name, str) else None,
-                )
-            )
-            continue
-        candidates.append((item, document))
-
-    seen = known([document["event_id"] for _, document in candidates])
-    for item, document in candidates:
-        digest = hashlib.sha256(item.raw).hexdigest()
-        event_id = document["event_id"]
-        if event_id in seen:
-            if seen[event_id] == digest:
-                judged.duplicates += 1
-            else:
-                judged.dead.append(
-                    DeadLetter(
-                        run_id=run_id,
-                        source=item.source,
-                        source_ref=item.source_ref,
-                        received_at=item.received_at,
-                        reason_code="event_id_conflict",
-                        errors=[
-                            {
-                                "path": "$.event_id",
-                                "message": "an accepted event has this id with other bytes",
-                                "reason": "event_id_conflict",
-                            }
-                        ],
-                        raw=item.raw,
-                        event_id=event_id,
-                        event_name=document.get("event_name"),
-                    )
-                )
-            continue
-        seen[event_id] = digest
-        judged.accepted.append((item, document, digest))
-    return judged, received
-
-
-def known_events(connection: duckdb.DuckDBPyConnection) -> Callable[[list[str]], dict[str, str]]:
-    """Look up already accepted event ids (and their raw hashes) in the warehouse."""
-
-    def lookup(event_ids: list[str]) -> dict[str, str]:
-        if not event_ids:
-            return {}
-        connection.execute("create or replace temp table batch_ids (event_id varchar)")
-        _bulk_ids(connection, event_ids)
-        rows = connection.execute(
-            "select e.event_id, e.raw_sha256 from raw.events e join batch_ids b using (event_id)"
-        ).fetchall()
-        return {event_id: digest for event_id, digest in rows}
-
-    return lookup
-
-
-def _bulk_ids(connection: duckdb.DuckDBPyConnection, event_ids: list[str]) -> None:
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as handle:
-        handle.write("event_id\n")
-        handle.writelines(f"{event_id}\n" for event_id in set(event_ids))
-    try:
-        connection.execute(
-            "insert into batch_ids select event_id from read_csv(?, header = true, columns = {'event_id': 'varchar'})",
-            [handle.name],
-        )
-    finally:
-        Path(handle.name).unlink()
-
-
-_NO_INTEGERS: frozenset[str] = frozenset()
-
-
-def _stored_properties(document: dict[str, Any], integers: frozenset[str]) -> str:
-    """The properties as JSON, an integer property sent as an integral float (`2500.0`) stored as the integer it is.
-
-    JSON Schema's `integer` accepts `2500.0`; stored as sent, PostgreSQL refuses `'2500.0'::bigint` in the staging
-    model. The raw line keeps the bytes as they were sent.
-    """
-    properties: dict[str, Any] = document.get("properties", {})
-    for name in integers:  # nearly every event has no float there: nothing is copied
-        if type(properties.get(name)) is float:
-            floats = {key: int(value) for key in integers if type(value := properties.get(key)) is float}
-            properties = properties | floats
-            break
-    return msgspec.json.encode(properties).decode()
-
-
-def _insert_accepted(
-    connection: duckdb.DuckDBPyConnection, run_id: str, accepted: list[tuple[Input, dict[str, Any], str]]
-) -> None:
-    """Bulk insert through a temporary NDJSON file (DuckDB reads it far faster than row inserts)."""
-    if not accepted:
+def judged_chunks(chunks: Iterable[Chunk], run_id: str, spool_dir: str, workers: int) -> Iterator[ChunkVerdicts]:
+    """Each chunk's verdicts, in the chunks' order. A single chunk is judged in this process (a pool costs more
+    than it saves); more go to `workers` processes, a few chunks ahead of the consumer so memory stays bounded."""
+    pending = iter(chunks)
+    head = list(itertools.islice(pending, 2))
+    if len(head) < 2 or workers <= 1:
+        for chunk in itertools.chain(head, pending):
+            yield judge_chunk(chunk, run_id, spool_dir)
         return
-    integers = contract_registry().integer_properties
-    with tempfile.NamedTemporaryFile("wb", suffix=".ndjson", delete=False) as handle:
-        for item, document, digest in accepted:
-            handle.write(
-                msgspec.json.encode(
+    # forkserver: the pipeline's process has threads (Dagster, DuckDB) that a fork would copy mid-flight.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["pipelines.verdicts"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        in_flight: deque[Future[ChunkVerdicts]] = deque()
+        for chunk in head:
+            in_flight.append(pool.submit(judge_chunk, chunk, run_id, spool_dir))
+        for chunk in pending:
+            if len(in_flight) >= 2 * workers:
+                yield in_flight.popleft().result()
+            in_flight.append(pool.submit(judge_chunk, chunk, run_id, spool_dir))
+        while in_flight:
+            yield in_flight.popleft().result()
+
+
+SPOOL_BYTES_PER_LOAD = 64 << 20  # the warehouse loads spool files in bulk, a few chunks' worth at a time
+
+
+@dataclass
+class Staged:
+    """What a run has staged inside its open transaction."""
+
+    received: int = 0
+    candidates: int = 0
+
+
+def stage(
+    warehouse: Warehouse,
+    chunks: Iterable[Chunk],
+    run_id: str,
+    spool_dir: Path,
+    on_dead: Callable[[list[DeadLetter]], None],
+    workers: int,
+) -> Staged:
+    """Judge every chunk; candidates go into raw.events (settled afterwards), dead letters to `on_dead`."""
+    staged = Staged()
+    waiting: list[Path] = []
+    # The warehouse loads one batch in a thread (its engine releases the GIL) while this one keeps the workers fed.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse-load") as loader:
+        loading: Future[None] | None = None
+
+        def load(batch: list[Path]) -> None:
+            warehouse.load_json_lines("raw.events", EVENT_COLUMNS, batch)
+            for path in batch:
+                path.unlink()
+
+        for verdicts in judged_chunks(chunks, run_id, str(spool_dir), workers):
+            staged.received += verdicts.received
+            staged.candidates += verdicts.candidates
+            on_dead(verdicts.dead)
+            if verdicts.spool:
+                waiting.append(Path(verdicts.spool))
+                if sum(path.stat().st_size for path in waiting) >= SPOOL_BYTES_PER_LOAD:
+                    if loading:
+                        loading.result()
+                    loading = loader.submit(load, waiting)
+                    waiting = []
+        if loading:
+            loading.result()
+    load(waiting)
+    return staged
+
+
+# Processing order within a source: received_at, then the file path (or `event_landing`) and the line (or landing
+# id) of source_ref `path:number`.
+def _processing_order(table: str = "") -> str:
+    column = f"{table}." if table else ""
+    ref = f"{column}source_ref"
+    return (
+        f"{column}received_at, regexp_replace({ref}, ':[0-9]+$', ''), cast(regexp_replace({ref}, '^.*:', '') as bigint)"
+    )
+
+
+_LOSERS = """
+create temp table run_losers as
+with mine as (
+    select event_id, raw_sha256, source, source_ref, received_at from raw.events
+     where run_id = ? and source in ({sources})
+),
+repeated as (
+    select event_id from mine group by event_id having count(*) > 1
+),
+earlier as (  -- accepted before this run
+    select e.event_id, e.raw_sha256 from raw.events e join (select distinct event_id from mine) m using (event_id)
+     where not (e.run_id = ? and e.source in ({sources}))
+),
+contested as (
+    select m.*, row_number() over (partition by m.event_id order by {order}) as position
+      from mine m
+     where m.event_id in (select event_id from repeated) or m.event_id in (select event_id from earlier)
+)
+select c.source, c.source_ref, c.position,
+       c.raw_sha256 = coalesce(earlier.raw_sha256, first.raw_sha256) as same_bytes
+  from contested c
+  join contested first on first.event_id = c.event_id and first.position = 1
+  left join earlier on earlier.event_id = c.event_id
+ where earlier.event_id is not null or c.position > 1
+"""
+
+
+def settle(warehouse: Warehouse, run_id: str, sources: list[str], on_dead: Callable[[list[DeadLetter]], None]) -> int:
+    """Keep the first candidate of each new event id; the others leave raw.events as duplicates (returned as a
+    count) or `event_id_conflict` dead letters (to `on_dead`, in processing order)."""
+    placeholders = ", ".join("?" for _ in sources)
+    this_run = [run_id, *sources]
+    warehouse.run(_LOSERS.format(sources=placeholders, order=_processing_order()), [*this_run, *this_run])
+    duplicates = int(warehouse.scalar("select count(*) from run_losers where same_bytes") or 0)
+    conflicts = warehouse.rows(
+        "select e.source, e.source_ref, e.received_at, e.raw, e.event_id, e.event_name from raw.events e "  # noqa: S608
+        "join run_losers l on l.source = e.source and l.source_ref = e.source_ref "
+        f"where not l.same_bytes and e.run_id = ? and e.source in ({placeholders}) "
+        f"order by {_processing_order('e')}",
+        this_run,
+    )
+    on_dead(
+        [
+            DeadLetter(
+                run_id=run_id,
+                source=source,
+                source_ref=source_ref,
+                received_at=received_at,
+                reason_code="event_id_conflict",
+                errors=[
                     {
-                        "event_id": document["event_id"],
-                        "event_name": document["event_name"],
-                        "schema_version": document["schema_version"],
-                        "occurred_at": document["occurred_at"],
-                        "sent_at": document.get("sent_at"),
-                        "received_at": item.received_at.isoformat(),
-                        "platform": document["platform"],
-                        "app_version": document.get("app_version"),
-                        "user_id": document.get("user_id"),
-                        "anonymous_id": document.get("anonymous_id"),
-                        "session_id": document.get("session_id"),
-                        "project_id": document.get("project_id"),
-                        "properties": _stored_properties(document, integers.get(document["event_name"], _NO_INTEGERS)),
-                        "context": msgspec.json.encode(document["context"]).decode()
-                        if document.get("context") is not None
-                        else None,
-                        "raw": item.raw.decode("utf-8"),
-                        "raw_sha256": digest,
-                        "source": item.source,
-                        "source_ref": item.source_ref,
-                        "run_id": run_id,
+                        "path": "$.event_id",
+                        "message": "an accepted event has this id with other bytes",
+                        "reason": "event_id_conflict",
                     }
-                )
-                + b"\n"
+                ],
+                raw=raw.encode("utf-8"),
+                event_id=event_id,
+                event_name=event_name,
             )
-    try:
-        connection.execute(
-            """
-            insert into raw.events
-            select event_id, event_name, schema_version, occurred_at::timestamptz, sent_at::timestamptz,
-                   received_at::timestamptz, platform, app_version, user_id, anonymous_id, session_id, project_id,
-                   properties::json, context::json, raw, raw_sha256, source, source_ref, run_id
-              from read_json(?, format = 'newline_delimited', columns = {
-                event_id: 'varchar', event_name: 'varchar', schema_version: 'varchar', occurred_at: 'varchar',
-                sent_at: 'varchar', received_at: 'varchar', platform: 'varchar', app_version: 'varchar',
-                user_id: 'varchar', anonymous_id: 'varchar', session_id: 'varchar', project_id: 'varchar',
-                properties: 'varchar', context: 'varchar', raw: 'varchar', raw_sha256: 'varchar',
-                source: 'varchar', source_ref: 'varchar', run_id: 'varchar'})
-            """,
-            [handle.name],
-        )
-    finally:
-        Path(handle.name).unlink()
+            for source, source_ref, received_at, raw, event_id, event_name in conflicts
+        ]
+    )
+    warehouse.run(
+        f"delete from raw.events where run_id = ? and source in ({placeholders}) "  # noqa: S608 (placeholders)
+        "and (source, source_ref) in (select source, source_ref from run_losers)",
+        this_run,
+    )
+    warehouse.run("drop table run_losers")
+    return duplicates
 
 
-def commit_run(
-    connection: duckdb.DuckDBPyConnection,
+def ingest(
+    warehouse: Warehouse,
     dead_letter_dir: Where,
     *,
     run_id: str,
     source: str,
-    judged: Judged,
-    received: int,
+    chunks: Iterable[Chunk],
     started_at: datetime,
     position: int | None = None,
     files: list[tuple[str, str, int]] | None = None,
+    workers: int | None = None,
 ) -> Audit:
-    """Write the run's outcome atomically; raises ConservationError (writing nothing) if inputs went missing."""
-    audit = Audit(
-        run_id=run_id,
-        source=source,
-        received=received,
-        accepted=len(judged.accepted),
-        duplicates=judged.duplicates,
-        dead_lettered=len(judged.dead),
-        started_at=started_at,
-        finished_at=datetime.now(UTC),
-    )
-    if not audit.conserved:
-        raise ConservationError(
-            f"run {run_id} ({source}): received {audit.received} != accepted {audit.accepted} + duplicates "
-            f"{audit.duplicates} + dead-lettered {audit.dead_lettered}"
-        )
-    written = write_files(dead_letter_dir, run_id, judged.dead) if judged.dead else []
-    try:
-        connection.execute("begin transaction")
-        _insert_accepted(connection, run_id, judged.accepted)
-        insert_rows(connection, judged.dead)
-        connection.execute(
-            "insert into marts.ingestion_audit values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                audit.run_id,
-                audit.source,
-                audit.received,
-                audit.accepted,
-                audit.duplicates,
-                audit.dead_lettered,
-                audit.started_at,
-                audit.finished_at,
-            ],
-        )
-        if position is not None:
-            connection.execute(
-                "insert into raw.watermarks values (?, ?) "
-                "on conflict (source) do update set position = excluded.position",
-                [source, position],
-            )
-        for digest, path, size in files or []:
-            connection.execute("insert into raw.ingested_files values (?, ?, ?, ?)", [digest, path, size, run_id])
-        connection.execute("commit")
-    except BaseException:
-        connection.execute("rollback")
-        undo_files(dead_letter_dir, written)  # this source's records are in neither place; earlier ones stay
-        raise
+    """Judge, settle and commit one run of one source atomically; raises ConservationError (writing nothing) if an
+    input went missing. `files`: (sha256, path, bytes) of the landing files the run covers."""
+    written = []
+    with tempfile.TemporaryDirectory(prefix="patronage-ingest-") as spool:
+        try:
+            with warehouse.transaction():
+                dead = DeadLetterFiles(run_id, Path(spool))
+                staged = stage(warehouse, chunks, run_id, Path(spool), dead.add, workers or default_workers())
+                duplicates = settle(warehouse, run_id, [source], dead.add)
+                insert_rows(warehouse, dead.spools)
+                accepted = int(
+                    warehouse.scalar(
+                        "select count(*) from raw.events where run_id = ? and source = ?", [run_id, source]
+                    )
+                )
+                audit = Audit(
+                    run_id=run_id,
+                    source=source,
+                    received=staged.received,
+                    accepted=accepted,
+                    duplicates=duplicates,
+                    dead_lettered=dead.count,
+                    started_at=started_at,
+                    finished_at=datetime.now(UTC),
+                )
+                if not audit.conserved:
+                    raise ConservationError(
+                        f"run {run_id} ({source}): received {audit.received} != accepted {audit.accepted} + "
+                        f"duplicates {audit.duplicates} + dead-lettered {audit.dead_lettered}"
+                    )
+                warehouse.run(
+                    "insert into marts.ingestion_audit values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        run_id,
+                        source,
+                        audit.received,
+                        accepted,
+                        duplicates,
+                        audit.dead_lettered,
+                        started_at,
+                        audit.finished_at,
+                    ],
+                )
+                if position is not None:
+                    warehouse.run(
+                        "insert into raw.watermarks values (?, ?) "
+                        "on conflict (source) do update set position = excluded.position",
+                        [source, position],
+                    )
+                for digest, path, size in files or []:
+                    warehouse.run("insert into raw.ingested_files values (?, ?, ?, ?)", [digest, path, size, run_id])
+                written = dead.publish(dead_letter_dir)  # last before the commit: a failure above leaves no file
+        except BaseException:
+            undo_files(dead_letter_dir, written)  # this source's records are in neither place; earlier ones stay
+            raise
     return audit

@@ -1,5 +1,5 @@
 """Where landed events come from: the OLTP `event_landing` table (by watermark) and NDJSON files
-(each file once, by content hash)."""
+(each file once, by content hash), read as chunks of lines in processing order."""
 
 from __future__ import annotations
 
@@ -9,28 +9,46 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import IO, cast
 
 import psycopg2
 
-from pipelines.ingestion import Input
+from pipelines.ingestion import CHUNK_BYTES, CHUNK_LINES
 from pipelines.storage import Location, Where
+from pipelines.verdicts import Chunk
 
 TABLE_SOURCE = "event_landing"
 FILES_SOURCE = "landing_files"
 LANDING_SUFFIXES = (".ndjson", ".ndjson.gz")
 # Identity values are taken at insert but become visible at commit: a young gap may still fill.
 GAP_GRACE = timedelta(seconds=30)
+_UNREADABLE_GZIP = (OSError, EOFError, zlib.error)
 
 
 @dataclass(frozen=True)
 class TableBatch:
-    inputs: list[Input]
+    refs: list[str]
+    received_at: list[datetime]
+    raws: list[bytes]
+    from_client: list[bool]
     position: int  # the highest landing_id this batch covers
+
+    def chunks(self) -> Iterator[Chunk]:
+        for start in range(0, len(self.raws), CHUNK_LINES):
+            end = start + CHUNK_LINES
+            yield Chunk(
+                TABLE_SOURCE,
+                start,
+                self.raws[start:end],
+                self.refs[start:end],
+                self.received_at[start:end],
+                self.from_client[start:end],
+            )
 
 
 def read_landing_table(dsn: str, after: int | None, limit: int, now: datetime | None = None) -> TableBatch:
     """Rows after the watermark (None: from the first row), in landing order, stopping before a young gap
-    that an open transaction may still fill."""
+    that an open transaction may still fill; sorted into processing order (received_at, landing_id)."""
     now = now or datetime.now(UTC)
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
         if after is None:
@@ -42,17 +60,21 @@ def read_landing_table(dsn: str, after: int | None, limit: int, now: datetime | 
             (after, limit),
         )
         rows = cursor.fetchall()
-    inputs: list[Input] = []
+    taken = []
     position = after
     for landing_id, received_at, raw, origin in rows:
         if landing_id != position + 1 and received_at > now - GAP_GRACE:
             break
-        inputs.append(
-            Input(TABLE_SOURCE, f"event_landing:{landing_id}", received_at, raw.encode("utf-8"), origin == "client")
-        )
+        taken.append((received_at, landing_id, raw, origin))
         position = landing_id
-    inputs.sort(key=lambda item: (item.received_at, int(item.source_ref.rpartition(":")[2])))
-    return TableBatch(inputs, position)
+    taken.sort(key=lambda row: (row[0], row[1]))
+    return TableBatch(
+        refs=[f"event_landing:{landing_id}" for _, landing_id, _, _ in taken],
+        received_at=[received_at for received_at, _, _, _ in taken],
+        raws=[raw.encode("utf-8") for _, _, raw, _ in taken],
+        from_client=[origin == "client" for _, _, _, origin in taken],
+        position=position,
+    )
 
 
 @dataclass(frozen=True)
@@ -60,9 +82,34 @@ class LandingFile:
     location: Location
     relative: str
     sha256: str
-    content: bytes | None  # None: unreadable (e.g. a corrupt gzip stream)
+    readable: bool  # False: a .gz that does not decompress (its bytes are then one input)
     received_at: datetime
     size: int
+
+    def open(self) -> IO[bytes]:
+        stream = self.location.open_read(self.relative)
+        if self.readable and self.relative.endswith(".gz"):
+            return cast(IO[bytes], gzip.GzipFile(fileobj=stream))
+        return stream
+
+
+def _digest(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    while piece := stream.read(CHUNK_BYTES):
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+def _identify(location: Location, relative: str) -> tuple[str, bool]:
+    """The content's sha256 (a .gz file's decompressed content) read as a stream, and whether it is readable."""
+    if relative.endswith(".gz"):
+        try:
+            with location.open_read(relative) as stream, gzip.GzipFile(fileobj=stream) as content:
+                return _digest(cast(IO[bytes], content)), True
+        except _UNREADABLE_GZIP:
+            pass
+    with location.open_read(relative) as stream:
+        return _digest(stream), not relative.endswith(".gz")
 
 
 def find_landing_files(landing: Where) -> list[LandingFile]:
@@ -71,28 +118,47 @@ def find_landing_files(landing: Where) -> list[LandingFile]:
     location = Location(landing)
     found: list[LandingFile] = []
     for stored in location.files(*LANDING_SUFFIXES):
-        data = location.read_bytes(stored.relative)
-        content: bytes | None = data
-        if stored.relative.endswith(".gz"):
-            try:
-                content = gzip.decompress(data)
-            except (OSError, EOFError, zlib.error):
-                content = None
-        digest = hashlib.sha256(content if content is not None else data).hexdigest()
-        found.append(LandingFile(location, stored.relative, digest, content, stored.modified, len(data)))
+        digest, readable = _identify(location, stored.relative)
+        found.append(LandingFile(location, stored.relative, digest, readable, stored.modified, stored.size))
     return found
 
 
-def file_inputs(landing_file: LandingFile) -> Iterator[Input]:
-    """One input per line (without its line break); an unreadable file is one input with its bytes."""
-    if landing_file.content is None:
-        raw = landing_file.location.read_bytes(landing_file.relative)
-        yield Input(FILES_SOURCE, f"{landing_file.relative}:0", landing_file.received_at, raw)
-        return
-    lines = landing_file.content.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # the final line break ends the last line; it does not start another
-    for number, line in enumerate(lines, start=1):
-        yield Input(
-            FILES_SOURCE, f"{landing_file.relative}:{number}", landing_file.received_at, line.removesuffix(b"\r")
-        )
+def file_chunks(landing_files: list[LandingFile], first_seq: int = 0) -> Iterator[Chunk]:
+    """Every line of the files, in order, as chunks (a line without its line break; the last line of a file needs
+    none). An unreadable file is one input: its bytes. Files are read a block at a time, never whole."""
+    seq = first_seq
+    for landing_file in landing_files:
+        if not landing_file.readable:
+            with landing_file.location.open_read(landing_file.relative) as stream:
+                raw = stream.read()
+            yield Chunk(FILES_SOURCE, seq, [raw], (landing_file.relative, 0), landing_file.received_at)
+            seq += 1
+            continue
+        number = 1
+        for lines in _lines(landing_file):
+            for start in range(0, len(lines), CHUNK_LINES):
+                part = lines[start : start + CHUNK_LINES]
+                yield Chunk(
+                    FILES_SOURCE, seq, part, (landing_file.relative, number), landing_file.received_at, strip_cr=True
+                )
+                seq += len(part)
+                number += len(part)
+
+
+def _lines(landing_file: LandingFile) -> Iterator[list[bytes]]:
+    """The file's lines, a block's worth at a time; a line longer than a block is carried until it ends."""
+    carried: list[bytes] = []
+    with landing_file.open() as stream:
+        while block := stream.read(CHUNK_BYTES):
+            lines = block.split(b"\n")
+            if len(lines) == 1:
+                carried.append(block)
+                continue
+            if carried:
+                lines[0] = b"".join([*carried, lines[0]])
+                carried = []
+            carried.append(lines.pop())
+            yield lines
+    last = b"".join(carried)
+    if last:  # the final line break ends the last line; it does not start another
+        yield [last]

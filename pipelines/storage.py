@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import posixpath
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -61,21 +62,33 @@ class Location:
 
     def write(self, relative: str, data: bytes) -> None:
         """Create or replace the file; readers see the old content or the new, never a part."""
+        self.write_parts(relative, [data])
+
+    def write_parts(self, relative: str, parts: Iterable[bytes]) -> None:
+        """`write`, the content given piece by piece (never whole in memory): a local file is written beside its
+        target and renamed into place, an object is uploaded in parts and appears when the upload completes."""
         target = self._path(relative)
         if not self.local:
-            self.fs.pipe_file(target, data)
+            with self.fs.open(target, "wb") as handle:
+                for part in parts:
+                    handle.write(part)
             return
         os.makedirs(posixpath.dirname(target), exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=posixpath.dirname(target), suffix=".tmp")
         try:
             with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
+                for part in parts:
+                    handle.write(part)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+    def open_read(self, relative: str) -> IO[bytes]:
+        """The file as a stream, for reading it piece by piece."""
+        return self.fs.open(self._path(relative), "rb")  # type: ignore[no-any-return]
 
     def delete(self, relative: str) -> None:
         if self.exists(relative):

@@ -1,4 +1,7 @@
-"""The DuckDB warehouse: the tables the ingestion owns, created on first use.
+"""The warehouse port: every writer and reader of the warehouse goes through `Warehouse`, whatever the engine.
+
+One adapter per engine; the DuckDB file is the embedded default. SQL given to the port uses `?` placeholders and
+the dialect both engines share; what differs (bulk loading, the catalog) is each adapter's.
 
 DuckDB allows one writer at a time: the pipeline opens the file read-write only inside a run;
 analysts open it read-only between runs (see README, "For analysts").
@@ -6,19 +9,26 @@ analysts open it read-only between runs (see README, "For analysts").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import msgspec
 
 SCHEMA = (
     "create schema if not exists raw",
     "create schema if not exists marts",
-    # Accepted, deduplicated events: the staging source of the dbt models (marts.fct_events).
+    # Accepted, deduplicated events: the staging source of the dbt models (marts.fct_events). The ingestion keeps
+    # event_id unique by set operations (pipelines/ingestion.py); an index would cost every bulk load its upkeep.
+    # DuckDB: zstd for the long JSON texts and no dictionary analysis of random ids loads 40 % faster into a
+    # smaller file than its default choice (bench/README.md).
     """
     create table if not exists raw.events (
-        event_id varchar primary key,
+        event_id varchar not null {plain},
         event_name varchar not null,
         schema_version varchar not null,
         occurred_at timestamptz not null,
@@ -27,13 +37,13 @@ SCHEMA = (
         platform varchar not null,
         app_version varchar,
         user_id varchar,
-        anonymous_id varchar,
-        session_id varchar,
+        anonymous_id varchar {plain},
+        session_id varchar {plain},
         project_id varchar,
-        properties json not null,
-        context json,
-        raw varchar not null,
-        raw_sha256 varchar not null,
+        properties json not null {zstd},
+        context json {zstd},
+        raw varchar not null {zstd},
+        raw_sha256 varchar not null {plain},
         source varchar not null,
         source_ref varchar not null,
         run_id varchar not null
@@ -103,6 +113,171 @@ SCHEMA = (
     """,
 )
 
+# A table's columns and their types, for bulk loads (CSV fields are text; the adapter casts them).
+EVENT_COLUMNS = {
+    "event_id": "varchar",
+    "event_name": "varchar",
+    "schema_version": "varchar",
+    "occurred_at": "timestamptz",
+    "sent_at": "timestamptz",
+    "received_at": "timestamptz",
+    "platform": "varchar",
+    "app_version": "varchar",
+    "user_id": "varchar",
+    "anonymous_id": "varchar",
+    "session_id": "varchar",
+    "project_id": "varchar",
+    "properties": "json",
+    "context": "json",
+    "raw": "varchar",
+    "raw_sha256": "varchar",
+    "source": "varchar",
+    "source_ref": "varchar",
+    "run_id": "varchar",
+}
+DEAD_LETTER_COLUMNS = {
+    "dead_letter_id": "varchar",
+    "run_id": "varchar",
+    "source": "varchar",
+    "source_ref": "varchar",
+    "received_at": "timestamptz",
+    "reason_code": "varchar",
+    "errors": "json",
+    "event_id": "varchar",
+    "event_name": "varchar",
+    "raw": "varchar",
+    "raw_encoding": "varchar",
+}
+
+
+class Warehouse(ABC):
+    """One open warehouse session. Statements outside `transaction()` commit on their own."""
+
+    engine: str
+
+    @abstractmethod
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def columns_and_rows(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+
+    @abstractmethod
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    @abstractmethod
+    def load_json_lines(
+        self, table: str, columns: dict[str, str], paths: Sequence[Path], *, on_conflict_do_nothing: bool = False
+    ) -> None:
+        """Append files of JSON lines, one row each with `columns` by name, to `table`: the bulk path."""
+
+    def load_rows(
+        self,
+        table: str,
+        columns: dict[str, str],
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        on_conflict_do_nothing: bool = False,
+    ) -> None:
+        """Append rows (a value per column, in order) that Python holds."""
+        if not rows:
+            return
+        names = list(columns)
+        with tempfile.TemporaryDirectory(prefix="patronage-rows-") as spool:
+            path = Path(spool) / "rows.ndjson"
+            with path.open("wb") as handle:
+                for row in rows:
+                    handle.write(msgspec.json.encode(dict(zip(names, row, strict=True))) + b"\n")
+            self.load_json_lines(table, columns, [path], on_conflict_do_nothing=on_conflict_do_nothing)
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]: ...
+
+    def row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        found = self.row(sql, params)
+        return found[0] if found else None
+
+    def table_exists(self, schema: str, name: str) -> bool:
+        return bool(
+            self.scalar(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, name],
+            )
+        )
+
+
+class DuckDBWarehouse(Warehouse):
+    engine = "duckdb"
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, list(params)).fetchall()
+
+    def columns_and_rows(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cursor = self.connection.execute(sql, list(params))
+        return [d[0] for d in cursor.description or []], cursor.fetchall()
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.connection.execute(sql, list(params))
+
+    def load_json_lines(
+        self, table: str, columns: dict[str, str], paths: Sequence[Path], *, on_conflict_do_nothing: bool = False
+    ) -> None:
+        if not paths:
+            return
+        spec = ", ".join(f"'{name}': '{'json' if kind == 'json' else 'varchar'}'" for name, kind in columns.items())
+        casts = ", ".join(
+            name if kind in ("varchar", "json") else f"cast({name} as {kind})" for name, kind in columns.items()
+        )
+        self.connection.execute(
+            f"insert into {table} ({', '.join(columns)}) select {casts} "  # noqa: S608 (our own names)
+            "from read_json(?, format = 'newline_delimited', maximum_object_size = 1073741824, "
+            f"columns = {{{spec}}})" + (" on conflict do nothing" if on_conflict_do_nothing else ""),
+            [[str(path) for path in paths]],
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.connection.execute("begin transaction")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("rollback")
+            raise
+        self.connection.execute("commit")
+
+
+_DUCKDB_COMPRESSION = {"zstd": "using compression zstd", "plain": "using compression uncompressed"}
+_NO_COMPRESSION = {"zstd": "", "plain": ""}
+
+
+def schema(engine: str) -> list[str]:
+    """SCHEMA in the engine's words: the column compression clauses are DuckDB's."""
+    words = _DUCKDB_COMPRESSION if engine == "duckdb" else _NO_COMPRESSION
+    return [statement.format(**words) for statement in SCHEMA]
+
+
+def _drop_event_id_key(connection: duckdb.DuckDBPyConnection) -> None:
+    """Warehouses made before 2026-12-03 keyed raw.events by event_id; the ingestion now keeps it unique itself."""
+    keyed = connection.execute(
+        "select count(*) from duckdb_constraints() where schema_name = 'raw' and table_name = 'events' "
+        "and constraint_type = 'PRIMARY KEY'"
+    ).fetchone()
+    if keyed and keyed[0]:
+        connection.execute("begin transaction")
+        connection.execute("alter table raw.events rename to events_keyed")
+        for statement in schema("duckdb"):
+            connection.execute(statement)
+        connection.execute("insert into raw.events select * from raw.events_keyed")
+        connection.execute("drop table raw.events_keyed")
+        connection.execute("commit")
+
 
 @contextmanager
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -113,15 +288,19 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
     try:
         connection.execute("set timezone = 'UTC'")
         if not read_only:
-            for statement in SCHEMA:
+            for statement in schema("duckdb"):
                 connection.execute(statement)
+            _drop_event_id_key(connection)
         yield connection
     finally:
         connection.close()
 
 
+@contextmanager
+def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[Warehouse]:
+    with connect(path, read_only=read_only) as connection:
+        yield DuckDBWarehouse(connection)
+
+
 def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    row = connection.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
-    ).fetchone()
-    return bool(row and row[0])
+    return DuckDBWarehouse(connection).table_exists(schema, name)

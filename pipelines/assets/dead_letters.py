@@ -13,8 +13,8 @@ from pipelines.resources import PatronageConfig
 def replay_dead_letters(context: OpExecutionContext, patronage: PatronageConfig) -> None:
     """Re-validate every dead letter not yet replayed; rescued events join raw.events."""
     where = patronage.locations()
-    with warehouse.connect(where.warehouse) as connection:
-        result = replay(connection, where.dead_letter_dir, context.run_id)
+    with warehouse.open_warehouse(where.warehouse) as opened:
+        result = replay(opened, where.dead_letter_dir, context.run_id)
     context.log.info(
         f"replayed {result.considered}: rescued {result.rescued}, duplicates {result.duplicates}, "
         f"still dead {result.still_dead}"

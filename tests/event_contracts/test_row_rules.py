@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from event_contracts import Reason, timestamp_violations
 from event_contracts.row_rules import rfc3339_epoch_ns
@@ -87,3 +89,29 @@ def test_a_leap_second_is_one_second_after_fifty_nine() -> None:
     fifty_nine = rfc3339_epoch_ns("2016-12-31T23:59:59Z")
     assert fifty_nine is not None
     assert rfc3339_epoch_ns("2016-12-31T23:59:60Z") == fifty_nine + 1_000_000_000
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    offset_ms=st.integers(min_value=-31 * 86_400_000, max_value=2 * 86_400_000),
+    second=st.sampled_from(["", "60"]),
+    zone=st.sampled_from(["Z", "z", "+00:00"]),
+)
+def test_the_millisecond_utc_shortcut_answers_as_the_general_rule(offset_ms: int, second: str, zone: str) -> None:
+    """SDK timestamps (`…T12:00:00.123Z`) are decided by datetime in C; the answer is the general rule's, at the
+    limits, past them, and for what datetime cannot parse (a leap second)."""
+    moment = RECEIVED_AT + timedelta(milliseconds=offset_ms)
+    text = moment.strftime("%Y-%m-%dT%H:%M:") + (second or moment.strftime("%S")) + f".{moment.microsecond // 1000:03d}"
+    text += zone
+    assert _reasons(text) == _reasons(text[: -len(zone)] + "+00:00")  # "+00:00" never takes the shortcut
+    epoch_ms = rfc3339_epoch_ns(text)
+    assert epoch_ms is not None
+    ahead = epoch_ms - int(RECEIVED_AT.timestamp()) * 1_000_000_000
+    expected = (
+        [Reason.FUTURE_TIMESTAMP]
+        if ahead > 86_400 * 10**9
+        else [Reason.STALE_EVENT]
+        if -ahead > 30 * 86_400 * 10**9
+        else []
+    )
+    assert _reasons(text) == expected

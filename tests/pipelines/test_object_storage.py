@@ -13,7 +13,7 @@ import fsspec
 import pytest
 
 from dead_letter.replay import replay
-from pipelines import ingestion
+from pipelines import ingestion, verdicts, warehouse
 from pipelines.runs import Locations, ingest_landing_files
 from tests.pipelines.events import client_event, line, refusing_app_open
 
@@ -86,11 +86,11 @@ def test_replay_logs_to_object_storage(where: Locations, bucket: str, monkeypatc
 
     s3().pipe_file(f"{bucket}/landing/in.ndjson", b"\n".join(line(client_event("app_open")) for _ in range(2)) + b"\n")
     with monkeypatch.context() as patch:
-        patch.setattr(ingestion, "validate_event", refusing_app_open)
+        patch.setattr(verdicts, "validate_event", refusing_app_open)
         assert ingest_landing_files(where, "run-1").dead_lettered == 2
 
-    with duckdb.connect(str(where.warehouse)) as connection:
-        assert replay(connection, where.dead_letter_dir, "replay-1").rescued == 2
+    with warehouse.open_warehouse(where.warehouse) as opened:
+        assert replay(opened, where.dead_letter_dir, "replay-1").rescued == 2
     log = s3().cat_file(f"{bucket}/dead_letter/replays/replay-1.ndjson").decode().splitlines()
     assert len(log) == 2
     assert {json.loads(entry)["replay_run_id"] for entry in log} == {"replay-1"}

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from dead_letter.replay import replay
-from pipelines import ingestion, warehouse
+from pipelines import verdicts, warehouse
 from pipelines.runs import ingest_landing_files
 from tests.conftest import JWT_SECRET
 from tests.pipelines.conftest import LocalLocations
@@ -23,7 +23,7 @@ def ingest_with_a_buggy_contract(where: LocalLocations, lines: list[bytes], monk
     """Yesterday's contract wrongly refused app_open events."""
     (where.landing_dir / "in.ndjson").write_bytes(b"\n".join(lines) + b"\n")
     with monkeypatch.context() as patch:
-        patch.setattr(ingestion, "validate_event", refusing_app_open)
+        patch.setattr(verdicts, "validate_event", refusing_app_open)
         audit = ingest_landing_files(where, "run-1")
     assert audit.dead_lettered == 3
 
@@ -34,8 +34,9 @@ def test_replay_rescues_what_the_current_contract_accepts(
     opened = [line(client_event("app_open")) for _ in range(2)]
     ingest_with_a_buggy_contract(where, [*opened, b"{still broken"], monkeypatch)
 
-    with warehouse.connect(where.warehouse) as connection:
-        result = replay(connection, where.dead_letter_dir, "replay-1")
+    with warehouse.open_warehouse(where.warehouse) as store:
+        connection = store.connection  # type: ignore[attr-defined]
+        result = replay(store, where.dead_letter_dir, "replay-1")
         assert (result.considered, result.rescued, result.still_dead) == (3, 2, 1)
         marked = connection.execute(
             "select reason_code, replay_run_id from marts.dead_letter_events order by reason_code"
@@ -45,7 +46,7 @@ def test_replay_rescues_what_the_current_contract_accepts(
         assert sorted(raw.encode() for raw, _ in stored) == sorted(opened)
         assert {run_id for _, run_id in stored} == {"replay-1"}
 
-        again = replay(connection, where.dead_letter_dir, "replay-2")
+        again = replay(store, where.dead_letter_dir, "replay-2")
         assert (again.considered, again.rescued) == (1, 0)
     log = where.dead_letter_dir / "replays" / "replay-1.ndjson"
     assert len(log.read_text().splitlines()) == 2

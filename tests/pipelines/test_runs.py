@@ -156,7 +156,7 @@ async def test_a_young_gap_in_landing_ids_waits_and_an_old_one_is_skipped(
         )
     batch = read_landing_table(where.oltp_dsn, base - 1, 100)
     assert batch.position == base + 1
-    assert [item.source_ref for item in batch.inputs] == [f"event_landing:{base}", f"event_landing:{base + 1}"]
+    assert batch.refs == [f"event_landing:{base}", f"event_landing:{base + 1}"]
 
     await sql.execute(
         "update event_landing set received_at = now() - interval '1 minute' where landing_id = $1", base + 3
@@ -167,18 +167,20 @@ async def test_a_young_gap_in_landing_ids_waits_and_an_old_one_is_skipped(
 def test_a_run_that_loses_an_input_fails_and_commits_nothing(where: LocalLocations) -> None:
     import pytest
 
-    from pipelines import ingestion, runs
+    from pipelines import ingestion, verdicts
 
     (where.landing_dir / "x.ndjson").write_bytes(b"\n".join(line(client_event()) for _ in range(3)) + b"\n")
-    real = ingestion.judge
+    real = verdicts.judge_chunk
 
     def leaky(*args: object, **kwargs: object) -> object:
-        judged, received = real(*args, **kwargs)  # type: ignore[arg-type]
-        judged.accepted.pop()  # an input vanishes between judging and writing
-        return judged, received
+        judged = real(*args, **kwargs)  # type: ignore[arg-type]
+        assert judged.spool is not None
+        rows = Path(judged.spool)
+        rows.write_text("".join(rows.read_text().splitlines(keepends=True)[:-1]))  # an input vanishes on the way
+        return judged
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runs, "judge", leaky)
+        patch.setattr(ingestion, "judge_chunk", leaky)
         with pytest.raises(ingestion.ConservationError, match="received 3"):
             ingest_landing_files(where, "run-1")
     assert rows(where, "select count(*) from raw.events") == [(0,)]

@@ -1,0 +1,76 @@
+"""Worker processes change nothing but speed: the same corpus, judged in-process and by a pool of worker processes
+in many small chunks, gives the same accepted rows, duplicates and dead letters."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import sources
+from pipelines.runs import Locations, ingest_landing_files
+from tests.pipelines.events import client_event, line
+
+
+def corpus(rng: random.Random) -> bytes:
+    """Valid events, repeats (same bytes) and conflicts (same id, other bytes) far apart, and garbage."""
+    events = [client_event(rng.choice(["app_open", "project_view", "feed_impression"])) for _ in range(120)]
+    lines = [line(event) for event in events]
+    lines += [line(rng.choice(events)) for _ in range(30)]  # duplicates
+    lines += [line({**event, "session_id": "s-other"}) for event in rng.sample(events, 10)]  # conflicts
+    lines += [b"{broken", b"[]", b"", b"\xff\xfe", line(client_event(event_name="nope"))] * 4
+    rng.shuffle(lines)
+    return b"\r\n".join(lines[:100]) + b"\n" + b"\n".join(lines[100:])  # CRLF and LF line ends, no final break
+
+
+def outcome(root: Path) -> tuple[object, ...]:
+    with duckdb.connect(str(root / "w.duckdb"), read_only=True) as connection:
+        accepted = connection.execute(
+            "select event_id, raw, raw_sha256, source_ref, properties::varchar, context::varchar from raw.events "
+            "order by source_ref"
+        ).fetchall()
+        dead = connection.execute(
+            "select dead_letter_id, source_ref, reason_code, errors::varchar, raw, raw_encoding "
+            "from marts.dead_letter_events order by source_ref"
+        ).fetchall()
+        audit = connection.execute(
+            "select received, accepted, duplicates, dead_lettered from marts.ingestion_audit"
+        ).fetchall()
+    files = sorted((p.name, p.read_bytes()) for p in (root / "dl").rglob("*.ndjson"))
+    return accepted, dead, audit, files
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_verdicts_of_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    content = corpus(random.Random(5))
+    outcomes = []
+    for workers in (1, 2):
+        root = tmp_path / f"workers-{workers}"
+        (root / "landing").mkdir(parents=True)
+        (root / "landing" / "a.ndjson").write_bytes(content)
+        (root / "landing" / "b.ndjson").write_bytes(content[: len(content) // 3])  # the same events again, and more
+        for name, hours_ago in (("a.ndjson", 2), ("b.ndjson", 1)):
+            moment = time.time() // 3600 * 3600 - hours_ago * 3600
+            os.utime(root / "landing" / name, (moment, moment))
+        where = Locations(root / "w.duckdb", root / "dl", root / "landing", oltp_dsn="unused")
+        with monkeypatch.context() as patch:
+            patch.setattr(sources, "CHUNK_LINES", 7)  # many chunks, so duplicates span chunks and workers
+            audit = ingest_landing_files(where, "run-1", workers=workers)
+        assert audit.received == audit.accepted + audit.duplicates + audit.dead_lettered
+        outcomes.append(outcome(root))
+    in_process, pooled = outcomes
+    assert pooled == in_process
+    accepted, dead, (audit,), _ = in_process
+    assert audit[1] == len(accepted) == 120  # one row per event id, whichever of its lines came first
+    assert audit[2] >= 30
+    assert sum(reason == "event_id_conflict" for _, _, reason, _, _, _ in dead) >= 10
+    assert {reason for _, _, reason, _, _, _ in dead} == {
+        "malformed_json",
+        "not_an_object",
+        "unknown_event",
+        "event_id_conflict",
+    }
