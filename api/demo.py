@@ -89,11 +89,9 @@ def _drained_queues(http: httpx.Client, ops: AppClient, timeout: float = 20) -> 
 
 def _print_marts(settings: Settings) -> None:
     """What analysts and finance see in the warehouse after the run."""
-    import duckdb
-
     from pipelines import warehouse
 
-    if not settings.paths.warehouse.exists():
+    if not warehouse.exists(settings.paths.warehouse_at):
         return
     queries = {
         "funnel (marts.funnel_daily, last day)": "select platform, step_name, users, "
@@ -114,18 +112,18 @@ def _print_marts(settings: Settings) -> None:
         "guardrail actions (marts.bitrate_guardrail_actions)": "select decided_on, action, count(*) as actions "
         "from marts.bitrate_guardrail_actions group by 1, 2 order by 1 desc limit 5",
     }
-    with warehouse.connect(settings.paths.warehouse, read_only=True) as connection:
+    with warehouse.open_warehouse(settings.paths.warehouse_at, read_only=True) as store:
         for title, query in queries.items():
             print(f"  {title}:")
             try:
-                cursor = connection.execute(query)
-                rows = [tuple(str(value) for value in row) for row in cursor.fetchall()]
-            except duckdb.Error:  # a mart the run did not build is reported as empty, not fatal
+                names, found = store.columns_and_rows(query)
+                rows = [tuple(str(value) for value in row) for row in found]
+            except store.errors:  # a mart the run did not build is reported as empty, not fatal
                 rows = []
             if not rows:
                 print("    (none)")
                 continue
-            header = tuple(column[0] for column in cursor.description or [])
+            header = tuple(names)
             widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
             for row in [header, *rows]:
                 print("    " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -201,7 +199,11 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
         )
         _print_marts(settings)
         print(f"  API:        {base}   OpenAPI: {base}/schema/openapi.json   docs: {base}/schema/swagger")
-        print(f"  warehouse:  {settings.paths.warehouse} (open read-only with DuckDB)")
+        from pipelines import warehouse
+
+        where = settings.paths.warehouse_at
+        how = "" if warehouse.is_postgres(where) else " (open read-only with DuckDB)"
+        print(f"  warehouse:  {where if how else warehouse.name(where)}{how}")
         site = settings.paths.data_dir / "dashboards" / "index.html"
         if site.exists():
             print(f"  dashboards: file://{site}   (static, offline; rebuilt by every pipeline run)")

@@ -57,6 +57,11 @@ class PathSettings:
     upload_storage: Path | str
     provider_reports_dir: Path
 
+    @property
+    def warehouse_at(self) -> Path | str:
+        """Where the pipeline's warehouse is: PATRONAGE_WAREHOUSE_URL when set, else the DuckDB file."""
+        return self.warehouse_url or self.warehouse
+
 
 @dataclass(frozen=True)
 class NotificationSettings:

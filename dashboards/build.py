@@ -18,10 +18,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from dashboards.definitions import DASHBOARDS, Column, Dashboard, Drilldown, Panel
 from pipelines import warehouse
+from pipelines.warehouse import Warehouse, WarehouseAt
 
 Row = dict[str, Any]
 Groups = dict[tuple[Any, ...], list[Row]] | None
@@ -51,13 +50,12 @@ class Result:
     missing: str = ""  # why there are no rows when the mart does not exist yet
 
 
-def query(connection: duckdb.DuckDBPyConnection, sql: str) -> Result:
+def query(store: Warehouse, sql: str) -> Result:
     try:
-        cursor = connection.execute(sql)
-    except duckdb.CatalogException as error:  # a mart not built yet: shown as such, not as a crash
+        names, rows = store.columns_and_rows(sql)
+    except store.missing_relation as error:  # a mart not built yet: shown as such, not as a crash
         return Result([], str(error).splitlines()[0])
-    names = [d[0] for d in cursor.description or ()]
-    return Result([dict(zip(names, values, strict=True)) for values in cursor.fetchall()])
+    return Result([dict(zip(names, values, strict=True)) for values in rows])
 
 
 def display(value: object, fmt: str = "text") -> str:
@@ -178,8 +176,8 @@ def cell_class(column: Column, row: Row) -> str:
     return f"status-{text(row[column.key])}" if column.key == "status" else ""
 
 
-def render_panel(connection: duckdb.DuckDBPyConnection, panel: Panel) -> str:
-    result = query(connection, panel.sql)
+def render_panel(store: Warehouse, panel: Panel) -> str:
+    result = query(store, panel.sql)
     rows = result.rows
     note = f'<p class="note">{escape(panel.note)}</p>' if panel.note else ""
     opening = f'<section class="panel" id="{panel.id}" data-panel="{panel.id}" data-kind="{panel.kind}"'
@@ -190,7 +188,7 @@ def render_panel(connection: duckdb.DuckDBPyConnection, panel: Panel) -> str:
         groups: Groups = None
         if panel.drilldown:
             groups = defaultdict(list)
-            for item in query(connection, panel.drilldown.sql).rows:
+            for item in query(store, panel.drilldown.sql).rows:
                 groups[tuple(item[k] for k in panel.drilldown.keys)].append(item)
         body = table(panel.columns, rows, panel.drilldown, groups)
         if panel.collapse_table:
@@ -214,33 +212,36 @@ def render_page(dashboards: Sequence[Dashboard], sections: Sequence[str], wareho
     )
 
 
-def build_site(warehouse_path: Path, out_dir: Path) -> Path:
+def build_site(where: WarehouseAt, out_dir: Path) -> Path:
     """Query the marts read-only and write `out_dir/index.html`; returns its path."""
     sections = []
-    with warehouse.connect(warehouse_path, read_only=True) as connection:
+    with warehouse.open_warehouse(where, read_only=True) as store:
         for board in DASHBOARDS:
-            panels = "".join(render_panel(connection, panel) for panel in board.panels)
+            panels = "".join(render_panel(store, panel) for panel in board.panels)
             sections.append(f'<h2 id="{board.id}">{escape(board.title)}</h2>{panels}')
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
     partial = out_dir / "index.html.partial"
-    partial.write_text(render_page(DASHBOARDS, sections, warehouse_path.name), encoding="utf-8")
+    partial.write_text(render_page(DASHBOARDS, sections, warehouse.name(where)), encoding="utf-8")
     partial.replace(index)  # a reader never sees a half-written page
     return index
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboards.build", description=__doc__)
-    parser.add_argument("--warehouse", type=Path, help="DuckDB warehouse (default: PATRONAGE_WAREHOUSE)")
+    parser.add_argument(
+        "--warehouse",
+        help="a DuckDB file or a postgresql:// URL (default: PATRONAGE_WAREHOUSE_URL, else PATRONAGE_WAREHOUSE)",
+    )
     parser.add_argument("--out", type=Path, help="output directory (default: $PATRONAGE_DATA_DIR/dashboards)")
     args = parser.parse_args(argv)
     if args.warehouse is None or args.out is None:
         from api.settings import load_settings
 
         paths = load_settings().paths
-        args.warehouse = args.warehouse or paths.warehouse
+        args.warehouse = args.warehouse or paths.warehouse_at
         args.out = args.out or paths.data_dir / "dashboards"
-    if not args.warehouse.exists():
+    if not warehouse.exists(args.warehouse):
         parser.error(f"no warehouse at {args.warehouse}: run `patronage pipeline run` first")
     index = build_site(args.warehouse, args.out)
     print(f"dashboards written to {index}")

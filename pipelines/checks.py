@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-import duckdb
-
 from pipelines.ingestion import Audit
+from pipelines.warehouse import Warehouse
 
 LOOKBACK_DAYS = 7
 
 
-def conservation_in_warehouse(connection: duckdb.DuckDBPyConnection, audit: Audit) -> dict[str, int]:
+def conservation_in_warehouse(warehouse: Warehouse, audit: Audit) -> dict[str, int]:
     """Recount what the run committed, from the tables themselves."""
-    accepted = connection.execute(
+    accepted = warehouse.row(
         "select count(*) from raw.events where run_id = ? and source = ?", [audit.run_id, audit.source]
-    ).fetchone()
-    dead = connection.execute(
+    )
+    dead = warehouse.row(
         "select count(*) from marts.dead_letter_events where run_id = ? and source = ?", [audit.run_id, audit.source]
-    ).fetchone()
+    )
     return {
         "received": audit.received,
         "accepted": int(accepted[0]) if accepted else 0,
@@ -27,28 +27,27 @@ def conservation_in_warehouse(connection: duckdb.DuckDBPyConnection, audit: Audi
     }
 
 
-def dead_letter_alert(connection: duckdb.DuckDBPyConnection, audit: Audit, threshold: float) -> dict[str, Any] | None:
+def dead_letter_alert(warehouse: Warehouse, audit: Audit, threshold: float) -> dict[str, Any] | None:
     """An alert when the run's dead-letter rate exceeds `threshold` or a reason is new in the last 7 days."""
-    reasons = connection.execute(
+    reasons = warehouse.rows(
         "select reason_code, count(*) as n, min(dead_letter_id) from marts.dead_letter_events "
         "where run_id = ? and source = ? group by reason_code order by n desc, reason_code",
         [audit.run_id, audit.source],
-    ).fetchall()
+    )
     if not reasons:
         return None
     seen = {
         reason
-        for (reason,) in connection.execute(
+        for (reason,) in warehouse.rows(
             """
             select distinct d.reason_code from marts.dead_letter_events d
               join marts.ingestion_audit a on a.run_id = d.run_id and a.source = d.source
-             where a.started_at >= cast(? as timestamptz) - to_days(cast(? as integer))
-               and a.started_at < cast(? as timestamptz)
+             where a.started_at >= ? and a.started_at < ?
             """,
             # The runs before this one: a backlog ingested as several runs (run-1, run-2, …) alerts a new
             # reason in the first run that has it, not never (each would see the others as "previous").
-            [audit.started_at, LOOKBACK_DAYS, audit.started_at],
-        ).fetchall()
+            [audit.started_at - timedelta(days=LOOKBACK_DAYS), audit.started_at],
+        )
     }
     new_reasons = sorted(reason for reason, _, _ in reasons if reason not in seen)
     rate = audit.dead_letter_rate

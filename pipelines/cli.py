@@ -88,14 +88,14 @@ def _output_to(log: Path) -> Iterator[None]:
 def print_ingestion_summary(settings: Settings, run_id: str) -> None:
     from pipelines import warehouse
 
-    if not settings.paths.warehouse.exists():
+    if not warehouse.exists(settings.paths.warehouse_at):
         return
-    with warehouse.connect(settings.paths.warehouse, read_only=True) as connection:
-        rows = connection.execute(
+    with warehouse.open_warehouse(settings.paths.warehouse_at, read_only=True) as store:
+        rows = store.rows(
             "select source, sum(received), sum(accepted), sum(duplicates), sum(dead_lettered) "
             "from marts.ingestion_audit where run_id like ? group by source order by source",
             [f"{run_id}%"],
-        ).fetchall()
+        )
     for source, received, accepted, duplicates, dead in rows:
         print(
             f"    {source:<15} received {received:>8}  accepted {accepted:>8}  duplicates {duplicates:>6}  "
@@ -107,11 +107,11 @@ def dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     from dead_letter.replay import replay
     from pipelines import warehouse
 
-    if not settings.paths.warehouse.exists():
+    if not warehouse.exists(settings.paths.warehouse_at):
         print("no warehouse yet: run `patronage pipeline run` first")
         return 1
     if args.action == "replay":
-        with warehouse.open_warehouse(settings.paths.warehouse) as opened:
+        with warehouse.open_warehouse(settings.paths.warehouse_at) as opened:
             result = replay(
                 opened,
                 settings.paths.dead_letter_dir,
@@ -121,16 +121,15 @@ def dead_letters(args: argparse.Namespace, settings: Settings) -> int:
             )
         print(json.dumps(result.__dict__))
         return 0
-    with warehouse.connect(settings.paths.warehouse, read_only=True) as connection:
+    with warehouse.open_warehouse(settings.paths.warehouse_at, read_only=True) as store:
         if args.action == "show":
-            row = connection.execute(
+            names, found = store.columns_and_rows(
                 "select * from marts.dead_letter_events where dead_letter_id = ?", [args.ids[0] if args.ids else ""]
-            ).fetchone()
-            if row is None:
+            )
+            if not found:
                 print("no such dead letter")
                 return 1
-            names = [d[0] for d in connection.description or []]
-            print(json.dumps(dict(zip(names, row, strict=True)), default=str, indent=2))
+            print(json.dumps(dict(zip(names, found[0], strict=True)), default=str, indent=2))
             return 0
         query = (
             "select dead_letter_id, received_at, source, reason_code, event_name, replayed_at "
@@ -140,7 +139,7 @@ def dead_letters(args: argparse.Namespace, settings: Settings) -> int:
         if args.reason:
             query += " where reason_code = ?"
             params.append(args.reason)
-        for row in connection.execute(query + " order by received_at desc limit ?", [*params, args.limit]).fetchall():
+        for row in store.rows(query + " order by received_at desc limit ?", [*params, args.limit]):
             print("  ".join("" if value is None else str(value) for value in row))
     return 0
 
@@ -157,21 +156,20 @@ def reconcile(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         print("patronage reconcile: --from and --to are dates, YYYY-MM-DD")
         return 2
-    if not settings.paths.warehouse.exists():
+    if not warehouse.exists(settings.paths.warehouse_at):
         print("no warehouse yet: run `patronage pipeline run` first")
         return 1
-    with warehouse.connect(settings.paths.warehouse, read_only=True) as connection:
-        if not warehouse.table_exists(connection, "marts", "reconciliation_daily"):
+    with warehouse.open_warehouse(settings.paths.warehouse_at, read_only=True) as store:
+        if not store.table_exists("marts", "reconciliation_daily"):
             print("the reconciliation marts are not built yet: run `patronage pipeline run`")
             return 1
         tables = {}
         for name in ("reconciliation_daily", "reconciliation_exceptions"):
-            cursor = connection.execute(
+            tables[name] = store.columns_and_rows(
                 f"select * from marts.{name} where recon_date between ? and ? "  # noqa: S608 (fixed names)
                 "order by recon_date, currency, category",
                 [first, last],
             )
-            tables[name] = ([d[0] for d in cursor.description or []], cursor.fetchall())
     if args.csv:
         folder = Path(args.csv)
         folder.mkdir(parents=True, exist_ok=True)

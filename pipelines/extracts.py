@@ -7,19 +7,19 @@ a full copy is simpler than a watermark and cannot drift)."""
 from __future__ import annotations
 
 import csv
-import io
-import tempfile
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-import duckdb
 import psycopg2
 
 from api.payments.gateway import BalanceTransaction
+from pipelines.warehouse import Warehouse
 
-# Extract name → (PostgreSQL query, warehouse columns with DuckDB types).
+# Extract name → (PostgreSQL query, warehouse columns with their types).
 OLTP_EXTRACTS: dict[str, tuple[str, dict[str, str]]] = {
     "journal_lines": (
         """
@@ -102,32 +102,21 @@ ZERO_DECIMAL = {
 }
 
 
-def _replace_table(connection: duckdb.DuckDBPyConnection, name: str, columns: dict[str, str], csv_text: str) -> int:
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as handle:
-        handle.write(csv_text)
-    try:
-        spec = "{" + ", ".join(f"'{column}': '{kind}'" for column, kind in columns.items()) + "}"
-        connection.execute("begin transaction")
-        connection.execute(
-            f"create or replace table raw.{name} as select * from read_csv(?, header = true, "  # noqa: S608
-            f"columns = {spec})",
-            [handle.name],
-        )
-        connection.execute("commit")
-        row = connection.execute(f"select count(*) from raw.{name}").fetchone()  # noqa: S608
-        return int(row[0]) if row else 0
-    finally:
-        Path(handle.name).unlink()
+def _replace_table(warehouse: Warehouse, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> int:
+    with warehouse.transaction():
+        warehouse.run(f"delete from raw.{name}")  # noqa: S608 (fixed names)
+        warehouse.load_rows(f"raw.{name}", columns, rows)
+    return int(warehouse.scalar(f"select count(*) from raw.{name}"))  # noqa: S608 (fixed names)
 
 
-def extract_oltp(connection: duckdb.DuckDBPyConnection, dsn: str) -> dict[str, int]:
+def extract_oltp(warehouse: Warehouse, dsn: str) -> dict[str, int]:
     """Copy each OLTP extract into raw.<name>; returns row counts."""
     counts = {}
     with psycopg2.connect(dsn) as source, source.cursor() as cursor:
         for name, (query, columns) in OLTP_EXTRACTS.items():
-            buffer = io.StringIO()
-            cursor.copy_expert(f"copy ({query}) to stdout with csv header", buffer)
-            counts[name] = _replace_table(connection, name, columns, buffer.getvalue())
+            cursor.execute(query)
+            rows = [tuple(str(value) if isinstance(value, uuid.UUID) else value for value in row) for row in cursor]
+            counts[name] = _replace_table(warehouse, name, columns, rows)
     return counts
 
 
@@ -158,21 +147,10 @@ def report_transactions(reports_dir: Path) -> list[BalanceTransaction]:
 
 
 def load_provider_transactions(
-    connection: duckdb.DuckDBPyConnection, transactions: Iterable[BalanceTransaction], provider_source: str
+    warehouse: Warehouse, transactions: Iterable[BalanceTransaction], provider_source: str
 ) -> int:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(PROVIDER_COLUMNS)
-    for t in transactions:
-        writer.writerow(
-            [
-                t.transaction_id,
-                t.amount_minor,
-                t.currency,
-                t.reporting_category,
-                t.source or "",
-                t.created.isoformat(),
-                provider_source,
-            ]
-        )
-    return _replace_table(connection, "provider_balance_transactions", PROVIDER_COLUMNS, buffer.getvalue())
+    rows = [
+        (t.transaction_id, t.amount_minor, t.currency, t.reporting_category, t.source, t.created, provider_source)
+        for t in transactions
+    ]
+    return _replace_table(warehouse, "provider_balance_transactions", PROVIDER_COLUMNS, rows)

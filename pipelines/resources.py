@@ -40,7 +40,7 @@ class PatronageConfig(ConfigurableResource):  # type: ignore[type-arg]
 
         settings = self.settings
         return Locations(
-            warehouse=settings.paths.warehouse,
+            warehouse=settings.paths.warehouse_at,
             dead_letter_dir=settings.paths.dead_letter_dir,
             landing_dir=settings.paths.landing_dir,
             oltp_dsn=libpq_dsn(resolve_database_url(settings.database)),

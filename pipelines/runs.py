@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pipelines import sources
 from pipelines.ingestion import Audit, ingest
 from pipelines.storage import Where
-from pipelines.warehouse import open_warehouse
+from pipelines.warehouse import WarehouseAt, open_warehouse
 
 MAX_ROWS_PER_RUN = 250_000
 
 
 @dataclass(frozen=True)
 class Locations:
-    warehouse: Path
+    warehouse: WarehouseAt  # a DuckDB file or a postgresql:// URL
     dead_letter_dir: Where  # a local directory or an object-store URL (pipelines/storage.py)
     landing_dir: Where
     oltp_dsn: str

@@ -28,6 +28,6 @@ DBT_MARTS = sorted(marts_read() - WRITTEN_BY_INGESTION)
 def dashboards_site(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """`$PATRONAGE_DATA_DIR/dashboards/index.html`: every panel of dashboards/definitions.py, offline."""
     paths = patronage.settings.paths
-    index = build_site(paths.warehouse, paths.data_dir / "dashboards")
+    index = build_site(paths.warehouse_at, paths.data_dir / "dashboards")
     context.log.info(f"dashboards written to {index}")
     return MaterializeResult(metadata={"index": MetadataValue.path(str(index)), "bytes": index.stat().st_size})

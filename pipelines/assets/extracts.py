@@ -19,8 +19,8 @@ LOCAL_PLACEHOLDER_KEY = "sk_test_patronage_local"
 def oltp_extracts(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """raw.journal_lines, raw.supports and raw.disputes: full copies from the OLTP database."""
     where = patronage.locations()
-    with warehouse.connect(where.warehouse) as connection:
-        counts = extract_oltp(connection, where.oltp_dsn)
+    with warehouse.open_warehouse(where.warehouse) as store:
+        counts = extract_oltp(store, where.oltp_dsn)
     context.log.info(f"extracted {counts}")
     return MaterializeResult(metadata=dict(counts))
 
@@ -38,13 +38,9 @@ def provider_balance_transactions(context: AssetExecutionContext, patronage: Pat
             context.log.warning("no provider reports and no Stripe configured: provider side left empty")
             source = "none"
         else:
-            with warehouse.connect(where.warehouse, read_only=True) as connection:
-                has_journal = warehouse.table_exists(connection, "raw", "journal_lines")
-                row = (
-                    connection.execute("select min(occurred_at) from raw.journal_lines").fetchone()
-                    if has_journal
-                    else None
-                )
+            with warehouse.open_warehouse(where.warehouse, read_only=True) as store:
+                has_journal = store.table_exists("raw", "journal_lines")
+                row = store.row("select min(occurred_at) from raw.journal_lines") if has_journal else None
             first = row[0] if row and row[0] else datetime.now(UTC) - timedelta(days=90)
             # Whole UTC days, one before the journal's first: reconciliation compares days, and the
             # provider stamps a charge before our webhook books it.
@@ -53,6 +49,6 @@ def provider_balance_transactions(context: AssetExecutionContext, patronage: Pat
                 PaymentGateway(settings.stripe).balance_transactions(since, datetime.now(UTC) + timedelta(days=1))
             )
             source = "stripe_api"
-    with warehouse.connect(where.warehouse) as connection:
-        count = load_provider_transactions(connection, transactions, source)
+    with warehouse.open_warehouse(where.warehouse) as store:
+        count = load_provider_transactions(store, transactions, source)
     return MaterializeResult(metadata={"transactions": count, "provider_source": source})

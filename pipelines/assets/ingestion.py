@@ -45,11 +45,11 @@ def _results(
         key: sum(getattr(a, key) for a in audits) for key in ("received", "accepted", "duplicates", "dead_lettered")
     }
     yield MaterializeResult(metadata={**counts, "runs": [a.run_id for a in audits]})
-    with warehouse.connect(where.warehouse, read_only=True) as connection:
-        recounted = [conservation_in_warehouse(connection, a) for a in audits]
+    with warehouse.open_warehouse(where.warehouse, read_only=True) as store:
+        recounted = [conservation_in_warehouse(store, a) for a in audits]
         conserved = all(r["received"] == r["accepted"] + r["duplicates"] + r["dead_lettered"] for r in recounted)
         yield AssetCheckResult(check_name="conservation", passed=conserved, metadata={"runs": recounted})
-        fired = [alert for a in audits if (alert := dead_letter_alert(connection, a, config.dead_letter_alert_rate))]
+        fired = [alert for a in audits if (alert := dead_letter_alert(store, a, config.dead_letter_alert_rate))]
     outcomes = []
     for alert in fired:
         # One alert per ingestion run and source: re-running the check does not alert twice.

@@ -19,10 +19,8 @@ from pipelines.resources import PatronageConfig
 def playback_caps(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """OLTP playback_caps: each evaluated project's current max rendition (projects the API knows)."""
     where = patronage.locations()
-    with warehouse.connect(where.warehouse, read_only=True) as connection:
-        rows = connection.execute(
-            "select project_id, level, max_rendition, since from marts.bitrate_guardrail_state"
-        ).fetchall()
+    with warehouse.open_warehouse(where.warehouse, read_only=True) as store:
+        rows = store.rows("select project_id, level, max_rendition, since from marts.bitrate_guardrail_state")
     written, unknown = write_playback_caps(where.oltp_dsn, rows)
     if unknown:
         context.log.warning(f"{unknown} evaluated project(s) are not in the OLTP database; their caps were skipped")

@@ -64,7 +64,8 @@ def load_finance(path: Path) -> None:
             " amount_minor, provider_object_id) values (?, ?, ?, cast(? || ':00+00' as timestamptz), ?, ?, ?, ?)",
             lines,
         )
-        load_provider_transactions(connection, transactions, "stripe_api")
+    with warehouse.open_warehouse(path) as store:
+        load_provider_transactions(store, transactions, "stripe_api")
 
 
 @pytest.fixture(scope="session")

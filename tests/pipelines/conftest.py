@@ -19,6 +19,7 @@ from pipelines.runs import Locations
 class LocalLocations(Locations):
     """Local directories: tests write landed files and read dead letters with pathlib."""
 
+    warehouse: Path
     dead_letter_dir: Path
     landing_dir: Path
 

@@ -8,18 +8,19 @@ from pathlib import Path
 from pipelines import warehouse
 from pipelines.checks import dead_letter_alert
 from pipelines.ingestion import Audit
+from pipelines.warehouse import Warehouse
 
 START = datetime(2026, 11, 28, 9, tzinfo=UTC)
 
 
-def run(connection: object, run_id: str, started_at: datetime, reasons: list[str], received: int = 1000) -> Audit:
+def run(store: Warehouse, run_id: str, started_at: datetime, reasons: list[str], received: int = 1000) -> Audit:
     audit = Audit(run_id, "landing_files", received, received - len(reasons), 0, len(reasons), started_at, started_at)
-    connection.execute(  # type: ignore[attr-defined]
+    store.run(
         "insert into marts.ingestion_audit values (?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, audit.source, received, audit.accepted, 0, len(reasons), started_at, started_at],
     )
     for n, reason in enumerate(reasons):
-        connection.execute(  # type: ignore[attr-defined]
+        store.run(
             "insert into marts.dead_letter_events (dead_letter_id, run_id, source, source_ref, received_at, "
             "reason_code, errors, raw, raw_encoding) values (?, ?, ?, ?, ?, ?, '[]', '{', 'utf-8')",
             [f"{run_id}-{n}", run_id, audit.source, f"f.ndjson:{n}", started_at, reason],
@@ -28,7 +29,7 @@ def run(connection: object, run_id: str, started_at: datetime, reasons: list[str
 
 
 def test_a_backlog_ingested_as_several_runs_alerts_a_new_reason_once(tmp_path: Path) -> None:
-    with warehouse.connect(tmp_path / "w.duckdb") as connection:
+    with warehouse.open_warehouse(tmp_path / "w.duckdb") as connection:
         run(connection, "old", START - timedelta(days=3), ["schema_violation"])
         first = run(connection, "r", START, ["stale_event"])
         second = run(connection, "r-1", START + timedelta(seconds=1), ["stale_event"])
@@ -39,7 +40,7 @@ def test_a_backlog_ingested_as_several_runs_alerts_a_new_reason_once(tmp_path: P
 
 
 def test_a_reason_last_seen_over_7_days_ago_is_new_again(tmp_path: Path) -> None:
-    with warehouse.connect(tmp_path / "w.duckdb") as connection:
+    with warehouse.open_warehouse(tmp_path / "w.duckdb") as connection:
         run(connection, "long-ago", START - timedelta(days=8), ["stale_event"])
         recent = run(connection, "recent", START - timedelta(days=6), ["schema_violation"])
         now = run(connection, "now", START, ["stale_event", "schema_violation"])

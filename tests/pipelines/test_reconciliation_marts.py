@@ -62,9 +62,9 @@ async def test_reconciliation_marts_match_and_explain(
     transactions = await PaymentGateway(settings.stripe).balance_transactions(
         now - timedelta(days=1), now + timedelta(days=1)
     )
-    with warehouse.connect(where.warehouse) as connection:
-        extract_oltp(connection, where.oltp_dsn)
-        load_provider_transactions(connection, transactions, "stripe_api")
+    with warehouse.open_warehouse(where.warehouse) as store:
+        extract_oltp(store, where.oltp_dsn)
+        load_provider_transactions(store, transactions, "stripe_api")
     await asyncio.to_thread(dbt_build, where.warehouse, tmp_path, "+reconciliation_daily", "+reconciliation_exceptions")
 
     with duckdb.connect(str(where.warehouse), read_only=True) as connection:

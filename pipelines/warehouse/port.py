@@ -1,10 +1,8 @@
 """The warehouse port: every writer and reader of the warehouse goes through `Warehouse`, whatever the engine.
 
-One adapter per engine; the DuckDB file is the embedded default. SQL given to the port uses `?` placeholders and
-the dialect both engines share; what differs (bulk loading, the catalog) is each adapter's.
-
-DuckDB allows one writer at a time: the pipeline opens the file read-write only inside a run;
-analysts open it read-only between runs (see README, "For analysts").
+SQL given to the port uses `?` placeholders and the dialect the engines share; what differs (bulk loading, the
+catalog, column options) is each adapter's. The ingestion's own tables are created by the adapters from SCHEMA, on
+every engine; what analysts read in `marts` is built by dbt.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import msgspec
 
 SCHEMA = (
@@ -24,8 +21,6 @@ SCHEMA = (
     "create schema if not exists marts",
     # Accepted, deduplicated events: the staging source of the dbt models (marts.fct_events). The ingestion keeps
     # event_id unique by set operations (pipelines/ingestion.py); an index would cost every bulk load its upkeep.
-    # DuckDB: zstd for the long JSON texts and no dictionary analysis of random ids loads 40 % faster into a
-    # smaller file than its default choice (bench/README.md).
     """
     create table if not exists raw.events (
         event_id varchar not null {plain},
@@ -150,10 +145,17 @@ DEAD_LETTER_COLUMNS = {
 }
 
 
+def schema(column_options: dict[str, str]) -> list[str]:
+    """SCHEMA with an adapter's column options: `zstd` for long texts, `plain` for random ids (or nothing)."""
+    return [statement.format(**column_options) for statement in SCHEMA]
+
+
 class Warehouse(ABC):
     """One open warehouse session. Statements outside `transaction()` commit on their own."""
 
     engine: str
+    errors: tuple[type[Exception], ...]  # what the engine raises for a statement it refuses
+    missing_relation: tuple[type[Exception], ...]  # … for a table or view that does not exist (a mart not built yet)
 
     @abstractmethod
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
@@ -208,99 +210,3 @@ class Warehouse(ABC):
                 [schema, name],
             )
         )
-
-
-class DuckDBWarehouse(Warehouse):
-    engine = "duckdb"
-
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
-        self.connection = connection
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.connection.execute(sql, list(params)).fetchall()
-
-    def columns_and_rows(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cursor = self.connection.execute(sql, list(params))
-        return [d[0] for d in cursor.description or []], cursor.fetchall()
-
-    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.connection.execute(sql, list(params))
-
-    def load_json_lines(
-        self, table: str, columns: dict[str, str], paths: Sequence[Path], *, on_conflict_do_nothing: bool = False
-    ) -> None:
-        if not paths:
-            return
-        spec = ", ".join(f"'{name}': '{'json' if kind == 'json' else 'varchar'}'" for name, kind in columns.items())
-        casts = ", ".join(
-            name if kind in ("varchar", "json") else f"cast({name} as {kind})" for name, kind in columns.items()
-        )
-        self.connection.execute(
-            f"insert into {table} ({', '.join(columns)}) select {casts} "  # noqa: S608 (our own names)
-            "from read_json(?, format = 'newline_delimited', maximum_object_size = 1073741824, "
-            f"columns = {{{spec}}})" + (" on conflict do nothing" if on_conflict_do_nothing else ""),
-            [[str(path) for path in paths]],
-        )
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.connection.execute("begin transaction")
-        try:
-            yield
-        except BaseException:
-            self.connection.execute("rollback")
-            raise
-        self.connection.execute("commit")
-
-
-_DUCKDB_COMPRESSION = {"zstd": "using compression zstd", "plain": "using compression uncompressed"}
-_NO_COMPRESSION = {"zstd": "", "plain": ""}
-
-
-def schema(engine: str) -> list[str]:
-    """SCHEMA in the engine's words: the column compression clauses are DuckDB's."""
-    words = _DUCKDB_COMPRESSION if engine == "duckdb" else _NO_COMPRESSION
-    return [statement.format(**words) for statement in SCHEMA]
-
-
-def _drop_event_id_key(connection: duckdb.DuckDBPyConnection) -> None:
-    """Warehouses made before 2026-12-03 keyed raw.events by event_id; the ingestion now keeps it unique itself."""
-    keyed = connection.execute(
-        "select count(*) from duckdb_constraints() where schema_name = 'raw' and table_name = 'events' "
-        "and constraint_type = 'PRIMARY KEY'"
-    ).fetchone()
-    if keyed and keyed[0]:
-        connection.execute("begin transaction")
-        connection.execute("alter table raw.events rename to events_keyed")
-        for statement in schema("duckdb"):
-            connection.execute(statement)
-        connection.execute("insert into raw.events select * from raw.events_keyed")
-        connection.execute("drop table raw.events_keyed")
-        connection.execute("commit")
-
-
-@contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse; the writer also makes sure the ingestion's tables exist."""
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path), read_only=read_only)
-    try:
-        connection.execute("set timezone = 'UTC'")
-        if not read_only:
-            for statement in schema("duckdb"):
-                connection.execute(statement)
-            _drop_event_id_key(connection)
-        yield connection
-    finally:
-        connection.close()
-
-
-@contextmanager
-def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[Warehouse]:
-    with connect(path, read_only=read_only) as connection:
-        yield DuckDBWarehouse(connection)
-
-
-def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return DuckDBWarehouse(connection).table_exists(schema, name)

@@ -1,0 +1,71 @@
+"""The warehouse: one port (`Warehouse`), one adapter per engine, chosen by where the warehouse is.
+
+A path is a DuckDB file (the embedded default); `postgresql://…` is a PostgreSQL database. Adding an engine is one
+adapter module and one branch of `open_warehouse`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pipelines.warehouse import duckdb_adapter, postgres_adapter
+from pipelines.warehouse.duckdb_adapter import DuckDBWarehouse, connect
+from pipelines.warehouse.port import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, SCHEMA, Warehouse, schema
+
+__all__ = [
+    "DEAD_LETTER_COLUMNS",
+    "EVENT_COLUMNS",
+    "SCHEMA",
+    "DuckDBWarehouse",
+    "Warehouse",
+    "WarehouseAt",
+    "connect",
+    "exists",
+    "is_postgres",
+    "name",
+    "open_warehouse",
+    "schema",
+    "table_exists",
+]
+
+WarehouseAt = Path | str  # a DuckDB file, or a postgresql:// URL
+
+
+def is_postgres(where: WarehouseAt) -> bool:
+    return str(where).startswith(("postgresql://", "postgres://"))
+
+
+def exists(where: WarehouseAt) -> bool:
+    """Whether there is a warehouse to read (a database server is assumed to be there; a DuckDB file may not be)."""
+    return is_postgres(where) or Path(where).exists()
+
+
+def name(where: WarehouseAt) -> str:
+    """How to name the warehouse to a person: the file's name, or the database URL without its password."""
+    if not is_postgres(where):
+        return Path(where).name
+    parts = urlsplit(str(where))
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{parts.username + '@' if parts.username else ''}{host}{parts.path}"
+
+
+@contextmanager
+def open_warehouse(where: WarehouseAt, *, read_only: bool = False) -> Iterator[Warehouse]:
+    """The warehouse at `where`; read-only opens let DuckDB readers share the file (PostgreSQL needs no such care)."""
+    if is_postgres(where):
+        with postgres_adapter.connect(str(where)) as warehouse:
+            yield warehouse
+    else:
+        with duckdb_adapter.connect(Path(where), read_only=read_only) as connection:
+            yield DuckDBWarehouse(connection)
+
+
+def table_exists(connection: object, schema_name: str, name: str) -> bool:
+    """For DuckDB connections opened with `connect` (readers not yet on the port)."""
+    import duckdb
+
+    assert isinstance(connection, duckdb.DuckDBPyConnection)
+    return DuckDBWarehouse(connection).table_exists(schema_name, name)

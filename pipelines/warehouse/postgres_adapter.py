@@ -1,0 +1,101 @@
+"""The PostgreSQL adapter: the warehouse in a PostgreSQL database (`PATRONAGE_WAREHOUSE_URL=postgresql://…`).
+
+Bulk loads stream each spool file through COPY into a temporary table of lines and insert from it with
+`json_populate_record` (one parse per line); `json` (not `jsonb`) keeps the properties' text as the ingestion
+wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+
+from pipelines.warehouse.port import Warehouse, schema
+
+COLUMN_OPTIONS = {"zstd": "", "plain": ""}
+# A spool line is one CSV field: JSON text has neither of these characters unescaped.
+_WHOLE_LINE = "format csv, delimiter e'\\x01', quote e'\\x02'"
+
+
+def _pyformat(sql: str) -> str:
+    """The port's `?` placeholders in psycopg2's words (a literal % doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PostgresWarehouse(Warehouse):
+    engine = "postgres"
+    errors = (psycopg2.Error,)
+    missing_relation = (psycopg2.errors.UndefinedTable,)
+
+    def __init__(self, connection: psycopg2.extensions.connection) -> None:
+        self.connection = connection
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(_pyformat(sql), list(params))
+            return cursor.fetchall() if cursor.description else []
+
+    def columns_and_rows(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(_pyformat(sql), list(params))
+            return [d[0] for d in cursor.description or []], cursor.fetchall()
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(_pyformat(sql), list(params))
+
+    def load_json_lines(
+        self, table: str, columns: dict[str, str], paths: Sequence[Path], *, on_conflict_do_nothing: bool = False
+    ) -> None:
+        if not paths:
+            return
+        names = ", ".join(columns)
+        with self.connection.cursor() as cursor:
+            cursor.execute("create temp table if not exists spool_lines (line text) on commit delete rows")
+            cursor.execute("truncate spool_lines")
+            for path in paths:
+                with path.open("rb") as spool:
+                    cursor.copy_expert(f"copy spool_lines from stdin with ({_WHOLE_LINE})", spool)
+            cursor.execute(  # one parse per line: the keys are the table's column names
+                f"insert into {table} ({names}) select {names} from spool_lines, "  # noqa: S608 (our own names)
+                f"json_populate_record(null::{table}, spool_lines.line::json)"
+                + (" on conflict do nothing" if on_conflict_do_nothing else "")
+            )
+            cursor.execute("truncate spool_lines")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.connection.cursor() as cursor:
+            cursor.execute("begin")
+        try:
+            yield
+        except BaseException:
+            self.connection.rollback()
+            raise
+        with self.connection.cursor() as cursor:
+            cursor.execute("commit")
+
+
+@contextmanager
+def connect(url: str) -> Iterator[PostgresWarehouse]:
+    """Open the warehouse database; the ingestion's tables are made sure to exist."""
+    connection = psycopg2.connect(url)
+    try:
+        connection.autocommit = True  # statements outside `transaction()` commit on their own
+        with connection.cursor() as cursor:
+            cursor.execute("set timezone = 'UTC'")
+            cursor.execute("select pg_advisory_lock(hashtext('patronage warehouse schema'))")  # one creator at a time
+            try:
+                for statement in schema(COLUMN_OPTIONS):
+                    cursor.execute(statement)
+            finally:
+                cursor.execute("select pg_advisory_unlock(hashtext('patronage warehouse schema'))")
+        yield PostgresWarehouse(connection)
+    finally:
+        connection.close()
