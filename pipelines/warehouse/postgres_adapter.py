@@ -15,6 +15,7 @@ from typing import Any
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
+import psycopg2.extras
 
 from pipelines.warehouse.port import Warehouse, schema
 
@@ -88,6 +89,9 @@ def connect(url: str) -> Iterator[PostgresWarehouse]:
     connection = psycopg2.connect(url)
     try:
         connection.autocommit = True  # statements outside `transaction()` commit on their own
+        # JSON comes back as its text, as DuckDB gives it: readers parse it if they need to.
+        psycopg2.extras.register_default_json(connection, loads=lambda text: text)
+        psycopg2.extras.register_default_jsonb(connection, loads=lambda text: text)
         with connection.cursor() as cursor:
             cursor.execute("set timezone = 'UTC'")
             cursor.execute("select pg_advisory_lock(hashtext('patronage warehouse schema'))")  # one creator at a time

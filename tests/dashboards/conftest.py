@@ -71,16 +71,17 @@ def load_finance(path: Path) -> None:
 @pytest.fixture(scope="session")
 def marts_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scratch = tmp_path_factory.mktemp("dashboards-warehouse")
-    where = LocalLocations(scratch / "warehouse.duckdb", scratch / "dead_letter", scratch / "landing", oltp_dsn="")
+    path = scratch / "warehouse.duckdb"
+    where = LocalLocations(path, scratch / "dead_letter", scratch / "landing", oltp_dsn="")
     where.landing_dir.mkdir()
     ingest_a_landing_file(where)
-    write_funnel_events(where.warehouse, generate_events(SEED))
+    write_funnel_events(path, generate_events(SEED))
     guardrail = [
         dataclasses.replace(e, project_id=HOSTILE_PROJECT) if e.project_id == "project-edge" else e
         for e in synthetic_events(SEED + 1, projects=2)  # another seed: other event ids
     ]
-    write_guardrail_events(where.warehouse, guardrail, scratch)
-    load_finance(where.warehouse)
-    result = dbt_build({"PATRONAGE_WAREHOUSE": str(where.warehouse), "PATRONAGE_DBT_TARGET": "duckdb"}, scratch)
+    write_guardrail_events(path, guardrail, scratch)
+    load_finance(path)
+    result = dbt_build({"PATRONAGE_WAREHOUSE": str(path), "PATRONAGE_DBT_TARGET": "duckdb"}, scratch)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    return where.warehouse
+    return path

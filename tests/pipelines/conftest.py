@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,22 +15,38 @@ import pytest
 
 from pipelines.resources import libpq_dsn
 from pipelines.runs import Locations
+from pipelines.warehouse import WarehouseAt, open_warehouse
+from tests.conftest import _dsn, recreate_database
 
 
 @dataclass(frozen=True)
 class LocalLocations(Locations):
     """Local directories: tests write landed files and read dead letters with pathlib."""
 
-    warehouse: Path
     dead_letter_dir: Path
     landing_dir: Path
 
 
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse_at(request: pytest.FixtureRequest, tmp_path: Path, admin_url: str, worker_id: str) -> WarehouseAt:
+    """Each engine the warehouse runs on: a DuckDB file, or a fresh PostgreSQL database on the test server."""
+    if request.param == "duckdb":
+        return tmp_path / "warehouse.duckdb"
+    prefix = os.environ.get("PATRONAGE_TEST_DB_PREFIX", "patronage_test")
+    return _dsn(asyncio.run(recreate_database(admin_url, f"{prefix}_warehouse_{worker_id}")))
+
+
+def query(where: Locations, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query on the test's warehouse (its port's `?` placeholders)."""
+    with open_warehouse(where.warehouse, read_only=True) as store:
+        return store.rows(sql, params)
+
+
 @pytest.fixture
-def where(tmp_path: Path, database_url: str) -> LocalLocations:
+def where(tmp_path: Path, database_url: str, warehouse_at: WarehouseAt) -> LocalLocations:
     (tmp_path / "landing").mkdir()
     return LocalLocations(
-        warehouse=tmp_path / "warehouse.duckdb",
+        warehouse=warehouse_at,
         dead_letter_dir=tmp_path / "dead_letter",
         landing_dir=tmp_path / "landing",
         oltp_dsn=libpq_dsn(database_url),

@@ -6,10 +6,18 @@ import subprocess
 from pathlib import Path
 
 from pipelines.project import dbt_build as build
+from pipelines.warehouse import WarehouseAt, is_postgres
 
 
-def dbt_build(warehouse: Path, scratch: Path, *select: str) -> subprocess.CompletedProcess[str]:
-    environment = {"PATRONAGE_WAREHOUSE": str(warehouse), "PATRONAGE_DBT_TARGET": "duckdb"}  # whatever the URL
+def warehouse_environment(where: WarehouseAt) -> dict[str, str]:
+    """The variables that point the project (dbt, the CLI) at the test's warehouse, whatever the environment says."""
+    if is_postgres(where):
+        return {"PATRONAGE_WAREHOUSE_URL": str(where), "PATRONAGE_DBT_TARGET": "postgres"}
+    return {"PATRONAGE_WAREHOUSE": str(where), "PATRONAGE_WAREHOUSE_URL": "", "PATRONAGE_DBT_TARGET": "duckdb"}
+
+
+def dbt_build(warehouse: WarehouseAt, scratch: Path, *select: str) -> subprocess.CompletedProcess[str]:
+    environment = warehouse_environment(warehouse)
     result = build(environment, scratch, select, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]
     return result

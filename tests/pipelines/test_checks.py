@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from pipelines import warehouse
 from pipelines.checks import dead_letter_alert
 from pipelines.ingestion import Audit
-from pipelines.warehouse import Warehouse
+from pipelines.warehouse import Warehouse, WarehouseAt
 
 START = datetime(2026, 11, 28, 9, tzinfo=UTC)
 
@@ -28,8 +27,8 @@ def run(store: Warehouse, run_id: str, started_at: datetime, reasons: list[str],
     return audit
 
 
-def test_a_backlog_ingested_as_several_runs_alerts_a_new_reason_once(tmp_path: Path) -> None:
-    with warehouse.open_warehouse(tmp_path / "w.duckdb") as connection:
+def test_a_backlog_ingested_as_several_runs_alerts_a_new_reason_once(warehouse_at: WarehouseAt) -> None:
+    with warehouse.open_warehouse(warehouse_at) as connection:
         run(connection, "old", START - timedelta(days=3), ["schema_violation"])
         first = run(connection, "r", START, ["stale_event"])
         second = run(connection, "r-1", START + timedelta(seconds=1), ["stale_event"])
@@ -39,8 +38,8 @@ def test_a_backlog_ingested_as_several_runs_alerts_a_new_reason_once(tmp_path: P
         assert dead_letter_alert(connection, second, threshold=0.01) is None  # seen in the run before
 
 
-def test_a_reason_last_seen_over_7_days_ago_is_new_again(tmp_path: Path) -> None:
-    with warehouse.open_warehouse(tmp_path / "w.duckdb") as connection:
+def test_a_reason_last_seen_over_7_days_ago_is_new_again(warehouse_at: WarehouseAt) -> None:
+    with warehouse.open_warehouse(warehouse_at) as connection:
         run(connection, "long-ago", START - timedelta(days=8), ["stale_event"])
         recent = run(connection, "recent", START - timedelta(days=6), ["schema_violation"])
         now = run(connection, "now", START, ["stale_event", "schema_violation"])

@@ -11,7 +11,6 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import httpx
 import pytest
 import stripe
@@ -26,8 +25,8 @@ from tests import stripe_events as se
 from tests.api.supports.flows import back_project, confirm
 from tests.api.supports.test_payment_flow import deliver, succeeded_support
 from tests.conftest import JWT_SECRET, MakeUser
-from tests.pipelines.conftest import LocalLocations
-from tests.pipelines.dbt_runner import dbt_build
+from tests.pipelines.conftest import LocalLocations, query
+from tests.pipelines.dbt_runner import dbt_build, warehouse_environment
 
 
 @pytest.mark.slow
@@ -67,14 +66,15 @@ async def test_reconciliation_marts_match_and_explain(
         load_provider_transactions(store, transactions, "stripe_api")
     await asyncio.to_thread(dbt_build, where.warehouse, tmp_path, "+reconciliation_daily", "+reconciliation_exceptions")
 
-    with duckdb.connect(str(where.warehouse), read_only=True) as connection:
-        daily = connection.execute(
-            "select category, journal_minor, provider_minor, difference_minor, status from marts.reconciliation_daily"
-        ).fetchall()
-        exceptions = connection.execute(
-            "select exception_type, provider_object_id, amount_minor from marts.reconciliation_exceptions "
-            "order by exception_type"
-        ).fetchall()
+    daily = query(
+        where,
+        "select category, journal_minor, provider_minor, difference_minor, status from marts.reconciliation_daily",
+    )
+    exceptions = query(
+        where,
+        "select exception_type, provider_object_id, amount_minor from marts.reconciliation_exceptions "
+        "order by exception_type",
+    )
     assert daily == [("charge", 2_500 + 3_000, 2_500 + 900, 3_000 - 900, "mismatch")]
     provider_only = [t for t in transactions if t.amount_minor == 900]
     assert exceptions == [
@@ -87,7 +87,7 @@ async def test_reconciliation_marts_match_and_explain(
     env = {
         **os.environ,
         "PATRONAGE_DATA_DIR": str(tmp_path),
-        "PATRONAGE_WAREHOUSE": str(where.warehouse),
+        **warehouse_environment(where.warehouse),
         "PATRONAGE_JWT_SECRET": JWT_SECRET,
     }
     out = tmp_path / "finance"

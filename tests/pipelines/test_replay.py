@@ -8,14 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from dead_letter.replay import replay
 from pipelines import verdicts, warehouse
 from pipelines.runs import ingest_landing_files
 from tests.conftest import JWT_SECRET
-from tests.pipelines.conftest import LocalLocations
+from tests.pipelines.conftest import LocalLocations, query
 from tests.pipelines.events import client_event, line, refusing_app_open
 
 
@@ -35,14 +34,11 @@ def test_replay_rescues_what_the_current_contract_accepts(
     ingest_with_a_buggy_contract(where, [*opened, b"{still broken"], monkeypatch)
 
     with warehouse.open_warehouse(where.warehouse) as store:
-        connection = store.connection  # type: ignore[attr-defined]
         result = replay(store, where.dead_letter_dir, "replay-1")
         assert (result.considered, result.rescued, result.still_dead) == (3, 2, 1)
-        marked = connection.execute(
-            "select reason_code, replay_run_id from marts.dead_letter_events order by reason_code"
-        ).fetchall()
+        marked = store.rows("select reason_code, replay_run_id from marts.dead_letter_events order by reason_code")
         assert marked == [("malformed_json", None), ("schema_violation", "replay-1"), ("schema_violation", "replay-1")]
-        stored = connection.execute("select raw, run_id from raw.events order by raw").fetchall()
+        stored = store.rows("select raw, run_id from raw.events order by raw")
         assert sorted(raw.encode() for raw, _ in stored) == sorted(opened)
         assert {run_id for _, run_id in stored} == {"replay-1"}
 
@@ -58,7 +54,9 @@ def test_dead_letter_cli(where: LocalLocations, monkeypatch: pytest.MonkeyPatch,
     env = {
         **os.environ,
         "PATRONAGE_DATA_DIR": str(tmp_path),
-        "PATRONAGE_WAREHOUSE": str(where.warehouse),
+        "PATRONAGE_WAREHOUSE_URL" if warehouse.is_postgres(where.warehouse) else "PATRONAGE_WAREHOUSE": str(
+            where.warehouse
+        ),
         "PATRONAGE_DEAD_LETTER_DIR": str(where.dead_letter_dir),
         "PATRONAGE_JWT_SECRET": JWT_SECRET,
     }
@@ -77,10 +75,9 @@ def test_dead_letter_cli(where: LocalLocations, monkeypatch: pytest.MonkeyPatch,
     assert listed.returncode == 0, listed.stderr
     assert len(listed.stdout.splitlines()) == 3
     assert len(cli("list", "--reason", "not_an_object").stdout.splitlines()) == 1
-    with duckdb.connect(str(where.warehouse), read_only=True) as connection:
-        (dead_letter_id,) = connection.execute(
-            "select dead_letter_id from marts.dead_letter_events where reason_code = 'not_an_object'"
-        ).fetchone() or ("",)
+    ((dead_letter_id,),) = query(
+        where, "select dead_letter_id from marts.dead_letter_events where reason_code = 'not_an_object'"
+    )
     shown = json.loads(cli("show", dead_letter_id).stdout)
     assert shown["raw"] == "[]"
     assert cli("show", "nope").returncode == 1

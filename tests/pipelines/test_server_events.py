@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import duckdb
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -12,7 +11,7 @@ from pipelines.runs import ingest_landing_table
 from tests import stripe_events as se
 from tests.api.supports.test_payment_flow import deliver, succeeded_support
 from tests.conftest import MakeUser
-from tests.pipelines.conftest import LocalLocations
+from tests.pipelines.conftest import LocalLocations, query
 
 
 async def test_a_support_lifecycle_lands_only_valid_server_events(
@@ -26,8 +25,7 @@ async def test_a_support_lifecycle_lands_only_valid_server_events(
 
     audit = ingest_landing_table(where, "run-1")
     assert audit.dead_lettered == 0, audit
-    with duckdb.connect(str(where.warehouse), read_only=True) as connection:
-        names = {name for (name,) in connection.execute("select event_name from raw.events").fetchall()}
-        platforms = {p for (p,) in connection.execute("select distinct platform from raw.events").fetchall()}
+    names = {name for (name,) in query(where, "select event_name from raw.events")}
+    platforms = {p for (p,) in query(where, "select distinct platform from raw.events")}
     assert names == {"support_prepared", "payment_succeeded", "refund_issued", "dispute_opened", "dispute_closed"}
     assert platforms == {"server"}
