@@ -90,12 +90,16 @@ def print_ingestion_summary(settings: Settings, run_id: str) -> None:
 
     if not warehouse.exists(settings.paths.warehouse_at):
         return
-    with warehouse.open_warehouse(settings.paths.warehouse_at, read_only=True) as store:
-        rows = store.rows(
-            "select source, sum(received), sum(accepted), sum(duplicates), sum(dead_lettered) "
-            "from marts.ingestion_audit where run_id like ? group by source order by source",
-            [f"{run_id}%"],
-        )
+    try:
+        with warehouse.open_warehouse(settings.paths.warehouse_at, read_only=True) as store:
+            rows = store.rows(
+                "select source, sum(received), sum(accepted), sum(duplicates), sum(dead_lettered) "
+                "from marts.ingestion_audit where run_id like ? group by source order by source",
+                [f"{run_id}%"],
+            )
+    except warehouse.ERRORS as error:  # the run's failure, if it has one, was printed above
+        print(f"    no ingestion summary: {str(error).strip().splitlines()[0]}")
+        return
     for source, received, accepted, duplicates, dead in rows:
         print(
             f"    {source:<15} received {received:>8}  accepted {accepted:>8}  duplicates {duplicates:>6}  "

@@ -17,6 +17,7 @@ from pipelines.warehouse.port import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, SCHEMA,
 
 __all__ = [
     "DEAD_LETTER_COLUMNS",
+    "ERRORS",
     "EVENT_COLUMNS",
     "SCHEMA",
     "DuckDBWarehouse",
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 WarehouseAt = Path | str  # a DuckDB file, or a postgresql:// URL
+ERRORS = (*DuckDBWarehouse.errors, *postgres_adapter.PostgresWarehouse.errors)  # opening or using any engine
 
 
 def is_postgres(where: WarehouseAt) -> bool:

@@ -77,7 +77,8 @@ class PostgresWarehouse(Warehouse):
         try:
             yield
         except BaseException:
-            self.connection.rollback()
+            with self.connection.cursor() as cursor:  # autocommit: psycopg2's rollback() would send nothing
+                cursor.execute("rollback")
             raise
         with self.connection.cursor() as cursor:
             cursor.execute("commit")

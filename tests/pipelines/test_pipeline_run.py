@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import asyncpg
-import duckdb
 import pytest
 
+from pipelines.warehouse import WarehouseAt, is_postgres, open_warehouse
 from tests.conftest import JWT_SECRET
+from tests.pipelines.dbt_runner import warehouse_environment
 from tests.pipelines.events import client_event, line
 
 
@@ -28,9 +29,11 @@ def pipeline_run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 async def test_pipeline_run_ingests_both_sources_and_reruns_cleanly(
-    client: object, tmp_path: Path, database_url: str, sql: asyncpg.Connection
+    client: object, tmp_path: Path, database_url: str, sql: asyncpg.Connection, warehouse_at: WarehouseAt
 ) -> None:
-    """(`client` empties the OLTP tables afterwards.)"""
+    """On either warehouse (`client` empties the OLTP tables afterwards)."""
+    if not is_postgres(warehouse_at):
+        warehouse_at = tmp_path / "warehouse.duckdb"  # the default place
     events = [client_event() for _ in range(3)]
     await sql.executemany(
         "insert into event_landing (source, raw) values ('client', $1)", [(line(e).decode(),) for e in events]
@@ -42,6 +45,7 @@ async def test_pipeline_run_ingests_both_sources_and_reruns_cleanly(
         "PATRONAGE_DATA_DIR": str(tmp_path),
         "DATABASE_URL": database_url,
         "PATRONAGE_JWT_SECRET": JWT_SECRET,
+        **(warehouse_environment(warehouse_at) if is_postgres(warehouse_at) else {}),
     }
 
     first = pipeline_run(env)
@@ -57,9 +61,12 @@ async def test_pipeline_run_ingests_both_sources_and_reruns_cleanly(
     second = pipeline_run(env)
     assert second.returncode == 0, second.stdout + second.stderr
 
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
-        assert connection.execute("select count(*) from raw.events").fetchone() == (4,)
-        assert connection.execute("select count(*) from marts.dead_letter_events").fetchone() == (1,)
+    with open_warehouse(warehouse_at, read_only=True) as store:
+        assert store.rows("select count(*) from raw.events") == [(4,)]
+        assert store.rows("select count(*) from marts.dead_letter_events") == [(1,)]
+        assert store.rows("select count(*) from marts.fct_events") == [(4,)]  # dbt built on the same warehouse
+    assert (tmp_path / "warehouse.duckdb").exists() == (not is_postgres(warehouse_at))
+    assert (tmp_path / "dashboards" / "index.html").exists()
 
 
 @pytest.mark.slow
@@ -76,3 +83,22 @@ def test_a_failing_run_exits_non_zero(tmp_path: Path) -> None:
     assert "Connection refused" in result.stdout  # why, not only which step
     (log,) = (tmp_path / "logs").glob("pipeline-*.log")
     assert "Stack Trace:" in log.read_text()  # the whole story stays in the log
+
+
+@pytest.mark.slow
+def test_an_unreachable_warehouse_fails_the_run_and_writes_nothing(tmp_path: Path, database_url: str) -> None:
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "landing" / "batch.ndjson").write_bytes(line(client_event()) + b"\n")
+    env = {
+        **os.environ,
+        "PATRONAGE_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": database_url,
+        "PATRONAGE_JWT_SECRET": JWT_SECRET,
+        "PATRONAGE_WAREHOUSE_URL": "postgresql://nobody@127.0.0.1:1/warehouse",
+    }
+    result = pipeline_run(env)
+    assert result.returncode == 1
+    assert "pipeline run FAILED" in result.stdout
+    assert "Connection refused" in result.stdout
+    assert not (tmp_path / "warehouse.duckdb").exists()
+    assert not (tmp_path / "dead_letter").exists()

@@ -1,0 +1,87 @@
+"""The warehouse port on each engine: the ingestion's tables, bulk loads, and a DuckDB file made before the port."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import warehouse
+from pipelines.runs import Locations, ingest_landing_files
+from pipelines.warehouse import Warehouse, WarehouseAt, open_warehouse
+from tests.pipelines.events import client_event, line
+
+
+def test_rows_load_and_read_back_the_same_on_every_engine(warehouse_at: WarehouseAt, tmp_path: Path) -> None:
+    with open_warehouse(warehouse_at) as store:
+        assert store.table_exists("raw", "events")
+        assert not store.table_exists("marts", "funnel_daily")
+        rows = [("txn_1", 2_500, "EUR", "charge", None, "2026-11-02T12:00:00+00:00", "report_csv")]
+        columns = {
+            "transaction_id": "varchar",
+            "amount_minor": "bigint",
+            "currency": "varchar",
+            "reporting_category": "varchar",
+            "source": "varchar",
+            "created": "timestamptz",
+            "provider_source": "varchar",
+        }
+        with store.transaction():
+            store.load_rows("raw.provider_balance_transactions", columns, rows)
+        (loaded,) = store.rows(
+            "select transaction_id, amount_minor, source, created from raw.provider_balance_transactions"
+        )
+        assert loaded[:3] == ("txn_1", 2_500, None)
+        assert loaded[3].isoformat() == "2026-11-02T12:00:00+00:00"
+        with pytest.raises(store.missing_relation):
+            store.rows("select * from marts.funnel_daily")
+
+
+def test_a_failed_transaction_leaves_nothing(warehouse_at: WarehouseAt) -> None:
+    def failing(store: Warehouse) -> None:
+        with store.transaction():
+            store.run("insert into raw.watermarks values (?, ?)", ["event_landing", 7])
+            raise RuntimeError("disk full")
+
+    with open_warehouse(warehouse_at) as store:
+        with pytest.raises(RuntimeError):
+            failing(store)
+        assert store.rows("select * from raw.watermarks") == []
+
+
+def test_a_duckdb_file_keyed_by_event_id_is_carried_over(tmp_path: Path) -> None:
+    """Files made before the port keyed raw.events by event_id; their rows stay and ingestion goes on."""
+    path = tmp_path / "old.duckdb"
+    kept = line(client_event())
+    with duckdb.connect(str(path)) as old:
+        old.execute("create schema raw")
+        columns = ", ".join(
+            f"{name} {'varchar primary key' if name == 'event_id' else 'json' if kind == 'json' else kind}"
+            for name, kind in warehouse.EVENT_COLUMNS.items()
+        )
+        old.execute(f"create table raw.events ({columns})")
+        old.execute(
+            "insert into raw.events select ?, 'project_view', '1.0', now(), null, now(), 'ios', null, null, null, "
+            "null, null, '{}', null, ?, 'x', 'landing_files', 'old.ndjson:1', 'run-0'",
+            ["b7a0b0c4-2a62-4a8f-9f1e-3c1b8d0e2f11", kept.decode()],
+        )
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "landing" / "new.ndjson").write_bytes(line(client_event()) + b"\n")
+    audit = ingest_landing_files(Locations(path, tmp_path / "dl", tmp_path / "landing", oltp_dsn="unused"), "run-1")
+    assert audit.accepted == 1
+    with duckdb.connect(str(path), read_only=True) as connection:
+        assert connection.execute("select count(*) from raw.events").fetchone() == (2,)
+        keys = connection.execute(
+            "select count(*) from duckdb_constraints() where table_name = 'events' and constraint_type = 'PRIMARY KEY'"
+        ).fetchone()
+        assert keys == (0,)
+
+
+def test_where_a_warehouse_is_named_without_its_password() -> None:
+    assert (
+        warehouse.name("postgresql://etl:secret@db.internal:5432/analytics") == "postgresql://etl@db.internal/analytics"
+    )
+    assert warehouse.name(Path("/data/warehouse.duckdb")) == "warehouse.duckdb"
+    assert warehouse.exists("postgresql://etl@db/analytics")
+    assert not warehouse.exists(Path("/nonexistent/warehouse.duckdb"))
