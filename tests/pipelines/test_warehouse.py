@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from pipelines import warehouse
+from pipelines.extracts import PROVIDER_COLUMNS
 from pipelines.runs import Locations, ingest_landing_files
 from pipelines.warehouse import Warehouse, WarehouseAt, open_warehouse
 from tests.pipelines.events import client_event, line
@@ -18,17 +19,8 @@ def test_rows_load_and_read_back_the_same_on_every_engine(warehouse_at: Warehous
         assert store.table_exists("raw", "events")
         assert not store.table_exists("marts", "funnel_daily")
         rows = [("txn_1", 2_500, "EUR", "charge", None, "2026-11-02T12:00:00+00:00", "report_csv")]
-        columns = {
-            "transaction_id": "varchar",
-            "amount_minor": "bigint",
-            "currency": "varchar",
-            "reporting_category": "varchar",
-            "source": "varchar",
-            "created": "timestamptz",
-            "provider_source": "varchar",
-        }
         with store.transaction():
-            store.load_rows("raw.provider_balance_transactions", columns, rows)
+            store.load_rows("raw.provider_balance_transactions", PROVIDER_COLUMNS, rows)
         (loaded,) = store.rows(
             "select transaction_id, amount_minor, source, created from raw.provider_balance_transactions"
         )
