@@ -72,7 +72,7 @@ def replay(
 
     sources = sorted({row[1] for row in rows})
     with tempfile.TemporaryDirectory(prefix="patronage-replay-") as spool, warehouse.transaction():
-        staged = stage(warehouse, _chunks(rows), run_id, Path(spool), keep_dead, workers=1)
+        received = stage(warehouse, _chunks(rows), run_id, Path(spool), keep_dead, workers=1)
         duplicates = settle(warehouse, run_id, sources, keep_dead) if sources else 0
         rescued = int(warehouse.scalar("select count(*) from raw.events where run_id = ?", [run_id]) or 0)
         replayed = [row[0] for row in rows if (row[1], row[2]) not in still_dead]
@@ -85,4 +85,4 @@ def replay(
     if replayed:
         log = "".join(json.dumps({"dead_letter_id": i, "replay_run_id": run_id}) + "\n" for i in replayed)
         Location(dead_letter_dir).write(f"replays/{run_id}.ndjson", log.encode("utf-8"))
-    return ReplayResult(run_id, staged.received, rescued, duplicates, len(still_dead))
+    return ReplayResult(run_id, received, rescued, duplicates, len(still_dead))

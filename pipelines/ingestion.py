@@ -91,14 +91,6 @@ def judged_chunks(chunks: Iterable[Chunk], run_id: str, spool_dir: str, workers:
 SPOOL_BYTES_PER_LOAD = 64 << 20  # the warehouse loads spool files in bulk, a few chunks' worth at a time
 
 
-@dataclass
-class Staged:
-    """What a run has staged inside its open transaction."""
-
-    received: int = 0
-    candidates: int = 0
-
-
 def stage(
     warehouse: Warehouse,
     chunks: Iterable[Chunk],
@@ -106,9 +98,10 @@ def stage(
     spool_dir: Path,
     on_dead: Callable[[list[DeadLetter]], None],
     workers: int,
-) -> Staged:
-    """Judge every chunk; candidates go into raw.events (settled afterwards), dead letters to `on_dead`."""
-    staged = Staged()
+) -> int:
+    """Judge every chunk; candidates go into raw.events (settled afterwards), dead letters to `on_dead`. Returns
+    how many inputs were received."""
+    received = 0
     waiting: list[Path] = []
     # The warehouse loads one batch in a thread (its engine releases the GIL) while this one keeps the workers fed.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse-load") as loader:
@@ -120,8 +113,7 @@ def stage(
                 path.unlink()
 
         for verdicts in judged_chunks(chunks, run_id, str(spool_dir), workers):
-            staged.received += verdicts.received
-            staged.candidates += verdicts.candidates
+            received += verdicts.received
             on_dead(verdicts.dead)
             if verdicts.spool:
                 waiting.append(Path(verdicts.spool))
@@ -133,7 +125,7 @@ def stage(
         if loading:
             loading.result()
     load(waiting)
-    return staged
+    return received
 
 
 # Processing order within a source: received_at, then the file path (or `event_landing`) and the line (or landing
@@ -237,7 +229,7 @@ def ingest(
         try:
             with warehouse.transaction():
                 dead = DeadLetterFiles(run_id, Path(spool))
-                staged = stage(warehouse, chunks, run_id, Path(spool), dead.add, workers or default_workers())
+                received = stage(warehouse, chunks, run_id, Path(spool), dead.add, workers or default_workers())
                 duplicates = settle(warehouse, run_id, [source], dead.add)
                 insert_rows(warehouse, dead.spools)
                 accepted = int(
@@ -248,7 +240,7 @@ def ingest(
                 audit = Audit(
                     run_id=run_id,
                     source=source,
-                    received=staged.received,
+                    received=received,
                     accepted=accepted,
                     duplicates=duplicates,
                     dead_lettered=dead.count,

@@ -75,9 +75,7 @@ class Chunk:
 
 @dataclass(frozen=True)
 class ChunkVerdicts:
-    first_seq: int
     received: int
-    candidates: int
     spool: str | None  # the candidates' rows (EventRow per line); None when there is none
     dead: list[DeadLetter]  # in processing order
 
@@ -190,4 +188,4 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str) -> ChunkVerdicts:
     if candidates:
         path = str(Path(spool_dir) / f"events-{chunk.first_seq}.ndjson")
         Path(path).write_bytes(spool)
-    return ChunkVerdicts(chunk.first_seq, len(chunk.raws), candidates, path, dead)
+    return ChunkVerdicts(len(chunk.raws), path, dead)

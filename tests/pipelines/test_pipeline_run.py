@@ -16,6 +16,16 @@ from tests.pipelines.dbt_runner import warehouse_environment
 from tests.pipelines.events import client_event, line
 
 
+def environment(data_dir: Path, database_url: str, **more: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PATRONAGE_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "PATRONAGE_JWT_SECRET": JWT_SECRET,
+        **more,
+    }
+
+
 def pipeline_run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "api.cli", "pipeline", "run"],
@@ -40,13 +50,9 @@ async def test_pipeline_run_ingests_both_sources_and_reruns_cleanly(
     )
     (tmp_path / "landing").mkdir()
     (tmp_path / "landing" / "batch.ndjson").write_bytes(line(client_event()) + b"\n{oops\n")
-    env = {
-        **os.environ,
-        "PATRONAGE_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": database_url,
-        "PATRONAGE_JWT_SECRET": JWT_SECRET,
-        **(warehouse_environment(warehouse_at) if is_postgres(warehouse_at) else {}),
-    }
+    env = environment(
+        tmp_path, database_url, **(warehouse_environment(warehouse_at) if is_postgres(warehouse_at) else {})
+    )
 
     first = pipeline_run(env)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -71,13 +77,7 @@ async def test_pipeline_run_ingests_both_sources_and_reruns_cleanly(
 
 @pytest.mark.slow
 def test_a_failing_run_exits_non_zero(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "PATRONAGE_DATA_DIR": str(tmp_path),
-        "PATRONAGE_JWT_SECRET": JWT_SECRET,
-        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
-    }
-    result = pipeline_run(env)
+    result = pipeline_run(environment(tmp_path, "postgresql://nobody@127.0.0.1:1/none"))
     assert result.returncode == 1
     assert "pipeline run FAILED" in result.stdout
     assert "Connection refused" in result.stdout  # why, not only which step
@@ -89,14 +89,9 @@ def test_a_failing_run_exits_non_zero(tmp_path: Path) -> None:
 def test_an_unreachable_warehouse_fails_the_run_and_writes_nothing(tmp_path: Path, database_url: str) -> None:
     (tmp_path / "landing").mkdir()
     (tmp_path / "landing" / "batch.ndjson").write_bytes(line(client_event()) + b"\n")
-    env = {
-        **os.environ,
-        "PATRONAGE_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": database_url,
-        "PATRONAGE_JWT_SECRET": JWT_SECRET,
-        "PATRONAGE_WAREHOUSE_URL": "postgresql://nobody@127.0.0.1:1/warehouse",
-    }
-    result = pipeline_run(env)
+    result = pipeline_run(
+        environment(tmp_path, database_url, PATRONAGE_WAREHOUSE_URL="postgresql://nobody@127.0.0.1:1/warehouse")
+    )
     assert result.returncode == 1
     assert "pipeline run FAILED" in result.stdout
     assert "Connection refused" in result.stdout
