@@ -15,36 +15,37 @@ from pathlib import Path
 from api.settings import Settings
 
 
-def _prepare(settings: Settings) -> None:
-    """Dagster's instance under the data dir (unless DAGSTER_HOME is set); the embedded DB migrated."""
+def _prepare(settings: Settings) -> Path:
+    """Dagster's home: $DAGSTER_HOME when set, else one under the data dir; the embedded DB migrated."""
     home = settings.paths.data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
     instance = home / "dagster.yaml"  # default instance: runs and event logs stored under this folder
     if not instance.exists() or not instance.read_text().strip():  # no usage statistics sent (nor banner shown)
         instance.write_text("telemetry:\n  enabled: false\n")
-    os.environ.setdefault("DAGSTER_HOME", str(home))
     if settings.auto_migrate:
         from api.db.engine import resolve_database_url
         from api.db.migrate import upgrade
 
         upgrade(resolve_database_url(settings.database))
+    return Path(os.environ.get("DAGSTER_HOME") or home)
 
 
 def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs
+    from pipelines.definitions import definitions_with, resources_for
 
-    _prepare(settings)
+    home = _prepare(settings)
+    defs = definitions_with(resources_for(settings))
     job = defs.resolve_implicit_global_asset_job_def()
     log = settings.paths.data_dir / "logs" / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
     print(
-        f"==> materializing {len(list(defs.assets or []))} assets (Dagster home {os.environ['DAGSTER_HOME']})\n"
+        f"==> materializing {len(list(defs.assets or []))} assets (Dagster home {home})\n"
         f"    Dagster's and dbt's full output: {log}",
         flush=True,
     )
     with _output_to(log):
-        result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False)
+        result = job.execute_in_process(instance=DagsterInstance.from_config(str(home)), raise_on_error=False)
     checks = {True: 0, False: 0}
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, ScheduleDefinition, define_asset_job, in_process_executor
+import os
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    EnvVar,
+    ScheduleDefinition,
+    define_asset_job,
+    definitions,
+    in_process_executor,
+)
 from dagster_dbt import DbtCliResource
 
+from api.settings import Settings, load_settings
 from pipelines.assets.analytics import analytics_models
 from pipelines.assets.dashboards import dashboards_site
 from pipelines.assets.dead_letters import dead_letter_replay_job
 from pipelines.assets.extracts import oltp_extracts, provider_balance_transactions
 from pipelines.assets.ingestion import landing_file_events, landing_table_events
 from pipelines.assets.playback import playback_caps
+from pipelines.ingestion import default_workers
 from pipelines.project import DBT_EXECUTABLE, dbt_project
 from pipelines.resources import OpsAlerts, PatronageConfig
 from pipelines.sensors import landing_files_sensor
@@ -21,27 +35,64 @@ analytics_job = define_asset_job(
     selection=AssetSelection.groups("extracts", "reverse_etl", "dashboards") | AssetSelection.assets(analytics_models),
 )
 
-# DuckDB has one writer at a time: every job runs its steps one after another in one process.
-defs = Definitions(
-    executor=in_process_executor,
-    assets=[
-        landing_table_events,
-        landing_file_events,
-        oltp_extracts,
-        provider_balance_transactions,
-        analytics_models,
-        playback_caps,
-        dashboards_site,
-    ],
-    jobs=[ingestion_job, analytics_job, dead_letter_replay_job],
-    schedules=[
-        ScheduleDefinition(name="hourly_ingestion", job=ingestion_job, cron_schedule="5 * * * *"),
-        ScheduleDefinition(name="daily_analytics", job=analytics_job, cron_schedule="30 2 * * *"),
-    ],
-    sensors=[landing_files_sensor],
-    resources={
-        "patronage": PatronageConfig(),
-        "ops_alerts": OpsAlerts(),
+
+Value = TypeVar("Value", str, str | None)
+
+
+def _hidden(name: str, value: Value) -> Value:
+    """A value that may hold a credential, as Dagster's EnvVar when the environment gave it: the UI shows only
+    the variable's name (it shows plain resource values as they are), and the run reads the same value."""
+    return EnvVar(name) if value is not None and os.environ.get(name) == value else value
+
+
+def resources_for(settings: Settings) -> dict[str, Any]:
+    """The resources of the environment `settings` describe: the one place the pipeline's configuration is read."""
+    paths = settings.paths
+    return {
+        "patronage": PatronageConfig(
+            warehouse=_hidden("PATRONAGE_WAREHOUSE_URL", paths.warehouse_url) or str(paths.warehouse),
+            landing_dir=str(paths.landing_dir),
+            dead_letter_dir=str(paths.dead_letter_dir),
+            oltp_database=_hidden("DATABASE_URL", settings.database.url) or str(settings.database.embedded_dir),
+            dashboards_dir=str(paths.data_dir / "dashboards"),
+            provider_reports_dir=str(paths.provider_reports_dir),
+            stripe_secret_key=_hidden("STRIPE_SECRET_KEY", settings.stripe.secret_key),
+            stripe_api_base=settings.stripe.api_base,
+            dead_letter_alert_rate=settings.dead_letter_alert_rate,
+            ingest_workers=default_workers(),
+        ),
+        "ops_alerts": OpsAlerts(
+            dev_sink=str(paths.data_dir / "outbox" / "ops.jsonl"),
+            webhook_url=_hidden("PATRONAGE_OPS_WEBHOOK_URL", settings.notifications.ops_webhook_url),
+        ),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
-    },
-)
+    }
+
+
+def definitions_with(resources: Mapping[str, Any]) -> Definitions:
+    """Every asset, job, schedule and sensor, run with `resources` (tests and the CLI give their own)."""
+    return Definitions(
+        executor=in_process_executor,  # DuckDB has one writer at a time: a job's steps run one by one, in one process
+        assets=[
+            landing_table_events,
+            landing_file_events,
+            oltp_extracts,
+            provider_balance_transactions,
+            analytics_models,
+            playback_caps,
+            dashboards_site,
+        ],
+        jobs=[ingestion_job, analytics_job, dead_letter_replay_job],
+        schedules=[
+            ScheduleDefinition(name="hourly_ingestion", job=ingestion_job, cron_schedule="5 * * * *"),
+            ScheduleDefinition(name="daily_analytics", job=analytics_job, cron_schedule="30 2 * * *"),
+        ],
+        sensors=[landing_files_sensor],
+        resources=resources,
+    )
+
+
+@definitions
+def defs() -> Definitions:
+    """What Dagster loads: the settings are read once, when the code location loads (never at import)."""
+    return definitions_with(resources_for(load_settings()))

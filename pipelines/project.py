@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dagster_dbt import DbtProject
 
-from api.settings import Settings
+from pipelines.warehouse import WarehouseAt, is_postgres
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
@@ -48,38 +52,56 @@ def prepare_manifest() -> Path:
     return manifest
 
 
+def postgres_connection(warehouse_url: str) -> dict[str, str]:
+    """host, port, user, password, dbname and sslmode of a postgresql:// URL, with libpq's defaults.
+
+    A socket directory may be given libpq's way, `?host=/run/postgresql`.
+    """
+    parts = urlsplit(warehouse_url)
+    query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    user = unquote(parts.username or "") or query.get("user") or "postgres"
+    return {
+        "host": query.get("host") or unquote(parts.hostname or "") or "127.0.0.1",
+        "port": str(parts.port or query.get("port") or 5432),
+        "user": user,
+        "password": unquote(parts.password or "") or query.get("password", ""),
+        "dbname": unquote(parts.path.lstrip("/")) or query.get("dbname") or user,
+        "sslmode": query.get("sslmode", ""),
+    }
+
+
 def postgres_target(warehouse_url: str | None, target: str | None = None) -> dict[str, str]:
     """The variables profiles.yml reads for the `postgres` target, from PATRONAGE_WAREHOUSE_URL.
 
     Empty when the URL is unset or PATRONAGE_DBT_TARGET (`target`) names another target; then
     profiles.yml's own PATRONAGE_DBT_TARGET and PATRONAGE_WAREHOUSE_PG_* apply as they are.
-    A socket directory may be given libpq's way, `?host=/run/postgresql`.
     """
     if not warehouse_url or (target or "postgres") != "postgres":
         return {}
-    parts = urlsplit(warehouse_url)
-    query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-    user = unquote(parts.username or "") or query.get("user") or "postgres"
+    connection = postgres_connection(warehouse_url)
     return {
         "PATRONAGE_DBT_TARGET": "postgres",
-        "PATRONAGE_WAREHOUSE_PG_HOST": query.get("host") or unquote(parts.hostname or "") or "127.0.0.1",
-        "PATRONAGE_WAREHOUSE_PG_PORT": str(parts.port or query.get("port") or 5432),
-        "PATRONAGE_WAREHOUSE_PG_USER": user,
-        "PATRONAGE_WAREHOUSE_PG_PASSWORD": unquote(parts.password or "") or query.get("password", ""),
-        "PATRONAGE_WAREHOUSE_PG_DBNAME": unquote(parts.path.lstrip("/")) or query.get("dbname") or user,
-        "PATRONAGE_WAREHOUSE_PG_SSLMODE": query.get("sslmode", ""),
+        **{f"PATRONAGE_WAREHOUSE_PG_{name.upper()}": value for name, value in connection.items()},
     }
 
 
-def warehouse_environment(settings: Settings, target: str | None = None) -> dict[str, str]:
-    """What profiles.yml reads: the DuckDB file, or the `postgres` target from PATRONAGE_WAREHOUSE_URL.
+def dbt_profile(warehouse: WarehouseAt) -> dict[str, Any]:
+    """profiles.yml's `patronage` profile with one target, `warehouse`'s, every value given: no variable read."""
+    if is_postgres(warehouse):
+        connection: dict[str, Any] = postgres_connection(str(warehouse))
+        output = {"type": "postgres", **connection, "port": int(connection["port"]), "schema": "public"}
+    else:
+        output = {"type": "duckdb", "path": str(Path(warehouse).absolute())}  # dbt runs in dbt_project/
+    return {"patronage": {"target": output["type"], "outputs": {output["type"]: {**output, "threads": 2}}}}
 
-    `target` is an explicit PATRONAGE_DBT_TARGET, which wins over the URL.
-    """
-    return {
-        "PATRONAGE_WAREHOUSE": str(settings.paths.warehouse),
-        **postgres_target(settings.paths.warehouse_url, target),
-    }
+
+@contextmanager
+def dbt_profiles_dir(warehouse: WarehouseAt) -> Iterator[Path]:
+    """A private directory holding `dbt_profile(warehouse)` as profiles.yml, removed afterwards (it may hold a
+    password). The dbt asset passes it with `--profiles-dir`: dbt then reads no environment variable."""
+    with tempfile.TemporaryDirectory(prefix="patronage-dbt-profile-") as folder:
+        (Path(folder) / "profiles.yml").write_text(json.dumps(dbt_profile(warehouse)))  # JSON is YAML
+        yield Path(folder)
 
 
 def dbt_environment(environment: Mapping[str, str]) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Dagster resources: where things are (from the PATRONAGE_* settings, read at run time) and ops alerts."""
+"""Dagster resources: where the pipeline reads and writes, and ops alerts. Their fields are filled from the
+settings in one place, `pipelines/definitions.py`; tests and the CLI may give their own."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Any, cast
+from pathlib import Path
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -14,13 +16,17 @@ from dagster import ConfigurableResource
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.db.engine import Database
-from api.notifications.channels import Outgoing, ops_transport
+from api.notifications.channels import OpsWebhook, Outgoing, Sink
 from api.notifications.matrix import MATRIX, NotificationType
 from api.notifications.services import notify
-from api.settings import Settings, load_settings
+from api.settings import DatabaseSettings
 from pipelines.runs import Locations
+from pipelines.storage import Where
+from pipelines.warehouse import WarehouseAt, is_postgres
 
 log = logging.getLogger(__name__)
+
+LOCAL_STRIPE_KEY = "sk_test_patronage_local"  # the settings' placeholder: no Stripe account configured
 
 
 def libpq_dsn(url: str) -> str:
@@ -28,35 +34,56 @@ def libpq_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+def _where(value: str) -> Where:
+    """A URL stays the string it is; anything else is a local path."""
+    return value if "://" in value else Path(value)
+
+
 class PatronageConfig(ConfigurableResource):  # type: ignore[type-arg]
-    """The PATRONAGE_* configuration, resolved when a run starts (never at import)."""
+    """Where the pipeline reads and writes, and its thresholds: values given, never looked up in the environment."""
+
+    warehouse: str  # a DuckDB file, or a postgresql:// URL
+    landing_dir: str  # a directory, or an object-store URL such as s3://bucket/landing
+    dead_letter_dir: str  # likewise
+    oltp_database: str  # a postgresql:// URL, or the embedded server's directory (started on first use)
+    dashboards_dir: str
+    provider_reports_dir: str
+    stripe_secret_key: str = LOCAL_STRIPE_KEY
+    stripe_api_base: str | None = None
+    dead_letter_alert_rate: float = 0.01
+    ingest_workers: int = 1  # processes that judge landed lines (1: in-process)
 
     @property
-    def settings(self) -> Settings:
-        return load_settings()  # cached per process
+    def warehouse_at(self) -> WarehouseAt:
+        return self.warehouse if is_postgres(self.warehouse) else Path(self.warehouse)
+
+    @property
+    def dbt_target(self) -> Literal["duckdb", "postgres"]:
+        """profiles.yml's target for this warehouse: dbt builds where the pipeline writes."""
+        return "postgres" if is_postgres(self.warehouse) else "duckdb"
 
     def locations(self) -> Locations:
         from api.db.engine import resolve_database_url
 
-        settings = self.settings
+        url = self.oltp_database if "://" in self.oltp_database else None
+        database = DatabaseSettings(url=url, embedded_dir=Path(self.oltp_database))
         return Locations(
-            warehouse=settings.paths.warehouse_at,
-            dead_letter_dir=settings.paths.dead_letter_dir,
-            landing_dir=settings.paths.landing_dir,
-            oltp_dsn=libpq_dsn(resolve_database_url(settings.database)),
+            warehouse=self.warehouse_at,
+            dead_letter_dir=_where(self.dead_letter_dir),
+            landing_dir=_where(self.landing_dir),
+            oltp_dsn=libpq_dsn(resolve_database_url(database)),
         )
-
-    @property
-    def dead_letter_alert_rate(self) -> float:
-        return self.settings.dead_letter_alert_rate
 
 
 class OpsAlerts(ConfigurableResource):  # type: ignore[type-arg]
     """Ops alerts through the API's notification queue (the worker's `ops` channel delivers them).
 
     When the OLTP database cannot be reached the alert is not lost: it goes straight to the `ops`
-    channel's transport (PATRONAGE_OPS_WEBHOOK_URL, else the dev sink `outbox/ops.jsonl`), logged.
+    channel's transport (`webhook_url`, else the dev sink `dev_sink`), logged.
     """
+
+    dev_sink: str  # a JSON-lines file, `outbox/ops.jsonl` under the data dir
+    webhook_url: str | None = None
 
     def send(self, alert: dict[str, Any], *, dedupe_key: str, database_url: str) -> str:
         """Queue `alert` (its `kind` is an ops-only notification type) once per `dedupe_key`; says where it went."""
@@ -67,8 +94,7 @@ class OpsAlerts(ConfigurableResource):  # type: ignore[type-arg]
         try:
             queued = asyncio.run(_queue(database_url, kind, dedupe_key, payload))
         except QUEUE_UNREACHABLE as exc:
-            settings = load_settings()
-            fallback = settings.notifications.ops_webhook_url or str(settings.paths.data_dir / "outbox" / "ops.jsonl")
+            fallback = self.webhook_url or self.dev_sink
             log.warning(
                 "notification queue unreachable (%s: %s): ops alert %s sent directly to %s",
                 type(exc).__name__,
@@ -76,7 +102,7 @@ class OpsAlerts(ConfigurableResource):  # type: ignore[type-arg]
                 dedupe_key,
                 _redacted(fallback),
             )
-            asyncio.run(_send_directly(settings, kind, dedupe_key, payload))
+            asyncio.run(_send_directly(self, kind, dedupe_key, payload))
             return f"sent directly to {_redacted(fallback)} (notification queue unreachable)"
         return "queued for the ops channel" if queued else "already queued (not sent again)"
 
@@ -96,7 +122,7 @@ async def _queue(database_url: str, kind: NotificationType, dedupe_key: str, pay
         await db.dispose()
 
 
-async def _send_directly(settings: Settings, kind: NotificationType, dedupe_key: str, payload: dict[str, Any]) -> None:
+async def _send_directly(alerts: OpsAlerts, kind: NotificationType, dedupe_key: str, payload: dict[str, Any]) -> None:
     """The message the worker would send, with a delivery id of its own derived from the dedupe key."""
     message = Outgoing(
         delivery_id=uuid.uuid5(uuid.NAMESPACE_URL, f"patronage:{kind}:{dedupe_key}"),
@@ -107,7 +133,7 @@ async def _send_directly(settings: Settings, kind: NotificationType, dedupe_key:
         email=None,
         push_token=None,
     )
-    transport = ops_transport(settings)
+    transport = OpsWebhook(alerts.webhook_url) if alerts.webhook_url else Sink(Path(alerts.dev_sink))
     try:
         await transport.send(message)  # a refusal raises DeliveryFailed: the step fails, loudly
     finally:

@@ -7,17 +7,19 @@ from collections.abc import Iterator
 
 from dagster import RunRequest, SensorEvaluationContext, SkipReason, sensor
 
-from api.settings import load_settings
+from pipelines.resources import PatronageConfig
 from pipelines.sources import LANDING_SUFFIXES
 from pipelines.storage import Location
 
 
 @sensor(job_name="ingestion_job", minimum_interval_seconds=60)
-def landing_files_sensor(context: SensorEvaluationContext) -> Iterator[RunRequest | SkipReason]:
+def landing_files_sensor(
+    context: SensorEvaluationContext, patronage: PatronageConfig
+) -> Iterator[RunRequest | SkipReason]:
     """The cursor is a digest of the listing (name, size, modification time): a change requests one
     run. Only the listing is read, which matters in object storage; the run itself ingests each
     content once, so a renamed file costs a run that finds nothing new."""
-    files = Location(load_settings().paths.landing_dir).files(*LANDING_SUFFIXES)
+    files = Location(patronage.landing_dir).files(*LANDING_SUFFIXES)
     fingerprint = ",".join(f"{f.relative}:{f.size}:{f.modified.isoformat()}" for f in files)
 
     cursor = hashlib.sha256(fingerprint.encode()).hexdigest()

@@ -1,5 +1,7 @@
 """The static dashboards site, rebuilt from the marts after dbt (and after ingestion, for its audit panels)."""
 
+from pathlib import Path
+
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 from dagster_dbt import get_asset_key_for_model
 
@@ -27,7 +29,6 @@ DBT_MARTS = sorted(marts_read() - WRITTEN_BY_INGESTION)
 )
 def dashboards_site(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """`$PATRONAGE_DATA_DIR/dashboards/index.html`: every panel of dashboards/definitions.py, offline."""
-    paths = patronage.settings.paths
-    index = build_site(paths.warehouse_at, paths.data_dir / "dashboards")
+    index = build_site(patronage.warehouse_at, Path(patronage.dashboards_dir))
     context.log.info(f"dashboards written to {index}")
     return MaterializeResult(metadata={"index": MetadataValue.path(str(index)), "bytes": index.stat().st_size})

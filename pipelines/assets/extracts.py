@@ -2,17 +2,17 @@
 
 import asyncio
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from api.payments.gateway import PaymentGateway
+from api.settings import StripeSettings
 from pipelines import warehouse
 from pipelines.extracts import extract_oltp, load_provider_transactions, report_transactions
-from pipelines.resources import PatronageConfig
+from pipelines.resources import LOCAL_STRIPE_KEY, PatronageConfig
 
 # No `from __future__ import annotations` here: Dagster inspects the context parameter's real type.
-
-LOCAL_PLACEHOLDER_KEY = "sk_test_patronage_local"
 
 
 @asset(group_name="extracts", compute_kind="postgres", key_prefix=["raw"], name="oltp_extracts")
@@ -29,12 +29,11 @@ def oltp_extracts(context: AssetExecutionContext, patronage: PatronageConfig) ->
 def provider_balance_transactions(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """raw.provider_balance_transactions: itemized balance-change report CSVs in
     PATRONAGE_PROVIDER_REPORTS_DIR when there are any, else the Stripe API (STRIPE_API_BASE honoured)."""
-    settings = patronage.settings
     where = patronage.locations()
-    transactions = report_transactions(settings.paths.provider_reports_dir)
+    transactions = report_transactions(Path(patronage.provider_reports_dir))
     source = "report_csv"
     if not transactions:
-        if settings.stripe.api_base is None and settings.stripe.secret_key == LOCAL_PLACEHOLDER_KEY:
+        if patronage.stripe_api_base is None and patronage.stripe_secret_key == LOCAL_STRIPE_KEY:
             context.log.warning("no provider reports and no Stripe configured: provider side left empty")
             source = "none"
         else:
@@ -45,8 +44,14 @@ def provider_balance_transactions(context: AssetExecutionContext, patronage: Pat
             # Whole UTC days, one before the journal's first: reconciliation compares days, and the
             # provider stamps a charge before our webhook books it.
             since = datetime.combine(first.astimezone(UTC).date() - timedelta(days=1), time.min, tzinfo=UTC)
+            stripe = StripeSettings(
+                secret_key=patronage.stripe_secret_key,
+                publishable_key="",  # neither is used to read balance transactions
+                webhook_secret="",
+                api_base=patronage.stripe_api_base,
+            )
             transactions = asyncio.run(
-                PaymentGateway(settings.stripe).balance_transactions(since, datetime.now(UTC) + timedelta(days=1))
+                PaymentGateway(stripe).balance_transactions(since, datetime.now(UTC) + timedelta(days=1))
             )
             source = "stripe_api"
     with warehouse.open_warehouse(where.warehouse) as store:

@@ -80,7 +80,9 @@ def landing_table_events(
 ) -> Iterator[Any]:
     """New rows of the OLTP `event_landing` table (client batches and server events), by watermark."""
     where = patronage.locations()
-    audits = _ingest_until_caught_up(lambda run_id: ingest_landing_table(where, run_id), context.run.run_id)
+    audits = _ingest_until_caught_up(
+        lambda run_id: ingest_landing_table(where, run_id, workers=patronage.ingest_workers), context.run.run_id
+    )
     yield from _results(context, audits, where, patronage, ops_alerts)
 
 
@@ -98,5 +100,5 @@ def landing_file_events(
     Runs after the table ingestion: DuckDB has one writer, and processing order is table then files.
     """
     where = patronage.locations()
-    audits = [ingest_landing_files(where, context.run.run_id)]
+    audits = [ingest_landing_files(where, context.run.run_id, workers=patronage.ingest_workers)]
     yield from _results(context, audits, where, patronage, ops_alerts)

@@ -17,7 +17,7 @@ from api.db.engine import Database
 from api.notifications.channels import transports
 from api.notifications.delivery import deliver_due
 from api.settings import load_settings
-from pipelines.definitions import defs
+from pipelines.definitions import defs, resources_for
 from pipelines.sensors import landing_files_sensor
 from tests.conftest import JWT_SECRET
 from tests.pipelines.conftest import NotificationQueue
@@ -57,10 +57,11 @@ def environment(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPat
     load_settings.cache_clear()
 
 
-def test_every_job_resolves_and_the_definitions_load() -> None:
-    assert {job.name for job in defs.resolve_all_job_defs()} >= {"ingestion_job", "dead_letter_replay_job"}
-    assert defs.resolve_sensor_def("landing_files_sensor")
-    assert defs.resolve_schedule_def("hourly_ingestion")
+def test_every_job_resolves_and_the_definitions_load(environment: Path) -> None:
+    loaded = defs()
+    assert {job.name for job in loaded.resolve_all_job_defs()} >= {"ingestion_job", "dead_letter_replay_job"}
+    assert loaded.resolve_sensor_def("landing_files_sensor")
+    assert loaded.resolve_schedule_def("hourly_ingestion")
 
 
 def test_materializing_ingests_checks_and_queues_the_ops_alert(
@@ -69,7 +70,7 @@ def test_materializing_ingests_checks_and_queues_the_ops_alert(
     good = [line(client_event()) for _ in range(5)]
     (environment / "landing" / "day.ndjson").write_bytes(b"\n".join([*good, b"{broken"]) + b"\n")
 
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=DagsterInstance.ephemeral())
+    result = defs().resolve_implicit_global_asset_job_def().execute_in_process(instance=DagsterInstance.ephemeral())
     assert result.success
     checks = {
         (
@@ -114,19 +115,21 @@ def evaluate(context: Any) -> Any:
 
 
 def test_the_sensor_requests_a_run_only_for_new_files(environment: Path) -> None:
-    context = build_sensor_context()
+    context = build_sensor_context(resources=resources_for(load_settings()))
     assert evaluate(context).__class__.__name__ == "SkipReason"
     (environment / "landing" / "a.ndjson").write_bytes(line(client_event()) + b"\n")
     requests = list(_iterate(context))
     assert requests[0].__class__.__name__ == "RunRequest"
-    context = build_sensor_context(cursor=requests[0].run_key)
+    context = build_sensor_context(cursor=requests[0].run_key, resources=resources_for(load_settings()))
     assert evaluate(context).__class__.__name__ == "SkipReason"
 
 
 def test_the_replay_job_runs(environment: Path, notification_queue: NotificationQueue) -> None:
     (environment / "landing" / "bad.ndjson").write_bytes(b"{nope\n")
-    assert defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=DagsterInstance.ephemeral()).success
-    result = defs.resolve_job_def("dead_letter_replay_job").execute_in_process(instance=DagsterInstance.ephemeral())
+    loaded = defs()
+    ingestion = loaded.resolve_implicit_global_asset_job_def().execute_in_process(instance=DagsterInstance.ephemeral())
+    assert ingestion.success
+    result = loaded.resolve_job_def("dead_letter_replay_job").execute_in_process(instance=DagsterInstance.ephemeral())
     assert result.success
     with duckdb.connect(str(environment / "warehouse.duckdb"), read_only=True) as connection:
         assert connection.execute(

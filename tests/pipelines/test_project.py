@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import settings_from
-from pipelines.project import DBT_PROJECT_DIR, dbt_environment, postgres_target, warehouse_environment
-from tests.conftest import JWT_SECRET
+from pipelines.project import DBT_PROJECT_DIR, dbt_environment, dbt_profile, dbt_profiles_dir, postgres_target
 
 # What dbt itself makes of profiles.yml under an environment (a process of its own: dbt's flags are global).
 RENDER_PROFILE = """
@@ -25,14 +23,15 @@ from dbt.flags import set_from_args
 
 set_invocation_context(os.environ.copy())
 set_from_args(Namespace(profiles_dir=os.environ["PROFILES_DIR"]), None)
-profile = load_profile(os.environ["PROFILES_DIR"], {}, None, None)
-keys = ("path", "host", "port", "user", "password", "database", "sslmode")
-print(json.dumps({"target": profile.target_name, **{k: getattr(profile.credentials, k, None) for k in keys}}))
+profile = load_profile(os.getcwd(), {}, None, None)  # the project is the working directory
+keys = ("path", "host", "port", "user", "password", "database", "sslmode", "schema")
+rendered = {k: getattr(profile.credentials, k, None) for k in keys}
+print(json.dumps({"target": profile.target_name, **rendered, "threads": profile.threads}))
 """
 PROFILE_VARIABLES = ("PATRONAGE_DBT_TARGET", "PATRONAGE_WAREHOUSE", "PATRONAGE_WAREHOUSE_URL", "PATRONAGE_DATA_DIR")
 
 
-def rendered_profile(environment: dict[str, str]) -> dict[str, object]:
+def rendered_profile(environment: dict[str, str], profiles_dir: Path = DBT_PROJECT_DIR) -> dict[str, object]:
     base = {
         name: value
         for name, value in os.environ.items()
@@ -40,7 +39,7 @@ def rendered_profile(environment: dict[str, str]) -> dict[str, object]:
     }
     result = subprocess.run(
         [sys.executable, "-c", RENDER_PROFILE],
-        env={**dbt_environment({**base, **environment}), "PROFILES_DIR": str(DBT_PROJECT_DIR)},
+        env={**dbt_environment({**base, **environment}), "PROFILES_DIR": str(profiles_dir)},
         cwd=DBT_PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -60,6 +59,8 @@ def test_the_warehouse_url_alone_selects_and_configures_the_postgres_target() ->
         "password": "p@ss/w",
         "database": "marts_db",
         "sslmode": "",
+        "schema": "public",
+        "threads": 2,
     }
 
 
@@ -102,23 +103,24 @@ def test_the_duckdb_file_defaults_to_the_data_dir(tmp_path: Path) -> None:
         "password": None,
         "database": "elsewhere",
         "sslmode": None,
+        "schema": "main",
+        "threads": 2,
     }
 
 
-def test_the_dagster_asset_s_environment_follows_the_settings(tmp_path: Path) -> None:
-    base = {"PATRONAGE_DATA_DIR": str(tmp_path), "PATRONAGE_JWT_SECRET": JWT_SECRET}
-    duck = warehouse_environment(settings_from(base))
-    assert duck == {"PATRONAGE_WAREHOUSE": str(tmp_path / "warehouse.duckdb")}
-    url = "postgresql://etl:secret@wh.internal/marts_db"
-    pg = warehouse_environment(settings_from({**base, "PATRONAGE_WAREHOUSE_URL": url}))
-    assert pg["PATRONAGE_DBT_TARGET"] == "postgres"
-    assert (pg["PATRONAGE_WAREHOUSE_PG_HOST"], pg["PATRONAGE_WAREHOUSE_PG_DBNAME"]) == ("wh.internal", "marts_db")
-    assert "PATRONAGE_DBT_TARGET" not in warehouse_environment(
-        settings_from({**base, "PATRONAGE_WAREHOUSE_URL": url}), "duckdb"
-    )
+def test_the_dagster_asset_s_profile_gives_every_value_profiles_yml_reads(tmp_path: Path) -> None:
+    """dbt makes of the asset's profile what it makes of profiles.yml with the variables set, ignoring them."""
+    url = "postgresql://etl:p%40ss@wh.internal:6543/marts_db?sslmode=require"
+    duck = tmp_path / "w.duckdb"
+    misleading = {"PATRONAGE_DBT_TARGET": "duckdb", "PATRONAGE_WAREHOUSE": str(tmp_path / "elsewhere.duckdb")}
+    for warehouse, variables in ((url, {"PATRONAGE_WAREHOUSE_URL": url}), (duck, {"PATRONAGE_WAREHOUSE": str(duck)})):
+        with dbt_profiles_dir(warehouse) as folder:
+            assert rendered_profile(misleading, folder) == rendered_profile(variables)
+    assert not (tmp_path / "elsewhere.duckdb").exists()
 
 
 def test_a_relative_warehouse_is_the_same_file_for_dbt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # dbt runs in dbt_project/: a relative path would name another file there
-    settings = settings_from({"PATRONAGE_WAREHOUSE": "wh/w.duckdb", "PATRONAGE_JWT_SECRET": JWT_SECRET})
-    assert warehouse_environment(settings)["PATRONAGE_WAREHOUSE"] == str(tmp_path / "wh" / "w.duckdb")
+    assert dbt_profile(Path("wh/w.duckdb"))["patronage"]["outputs"]["duckdb"]["path"] == str(
+        tmp_path / "wh" / "w.duckdb"
+    )

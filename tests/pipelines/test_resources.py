@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.notifications.channels import DeliveryFailed
-from api.settings import load_settings
 from pipelines.resources import OpsAlerts
-from tests.conftest import JWT_SECRET
 from tests.pipelines.conftest import NotificationQueue
 from tests.receivers import webhook_receiver
 
@@ -36,20 +33,14 @@ def an_alert(run_id: str = "run-1", source: str = "landing_files") -> dict[str, 
     }
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("PATRONAGE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("PATRONAGE_JWT_SECRET", JWT_SECRET)
-    monkeypatch.delenv("PATRONAGE_OPS_WEBHOOK_URL", raising=False)
-    load_settings.cache_clear()
-    yield tmp_path
-    load_settings.cache_clear()
+def ops_alerts(data_dir: Path, webhook_url: str | None = None) -> OpsAlerts:
+    return OpsAlerts(dev_sink=str(data_dir / "outbox" / "ops.jsonl"), webhook_url=webhook_url)
 
 
 def test_an_alert_is_queued_once_per_run_and_source(
-    data_dir: Path, database_url: str, notification_queue: NotificationQueue
+    tmp_path: Path, database_url: str, notification_queue: NotificationQueue
 ) -> None:
-    alerts = OpsAlerts()
+    alerts = ops_alerts(tmp_path)
     first = alerts.send(an_alert(), dedupe_key="run-1:landing_files", database_url=database_url)
     again = alerts.send(an_alert(), dedupe_key="run-1:landing_files", database_url=database_url)  # a re-run
     other = alerts.send(an_alert(source="event_landing"), dedupe_key="run-1:event_landing", database_url=database_url)
@@ -62,18 +53,17 @@ def test_an_alert_is_queued_once_per_run_and_source(
     ]
     payload = next(q["payload"] for q in queued if q["dedupe_key"].endswith("landing_files"))
     assert payload == {"type": "dead_letter_alert", **{k: v for k, v in an_alert().items() if k != "kind"}}
-    assert not (data_dir / "outbox").exists()  # nothing sent around the queue
+    assert not (tmp_path / "outbox").exists()  # nothing sent around the queue
 
 
 def test_an_unreachable_queue_sends_straight_to_the_ops_webhook(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with webhook_receiver() as receiver:
-        monkeypatch.setenv("PATRONAGE_OPS_WEBHOOK_URL", receiver.url + "/secret-token")
-        load_settings.cache_clear()
+        alerts = ops_alerts(tmp_path, receiver.url + "/secret-token")
         with caplog.at_level(logging.WARNING, logger="pipelines.resources"):
-            outcome = OpsAlerts().send(an_alert(), dedupe_key="run-1:landing_files", database_url=UNREACHABLE)
-            OpsAlerts().send(an_alert(), dedupe_key="run-1:landing_files", database_url=UNREACHABLE)
+            outcome = alerts.send(an_alert(), dedupe_key="run-1:landing_files", database_url=UNREACHABLE)
+            alerts.send(an_alert(), dedupe_key="run-1:landing_files", database_url=UNREACHABLE)
 
     assert outcome == "sent directly to http://127.0.0.1 (notification queue unreachable)"
     first, second = receiver.received
@@ -91,23 +81,20 @@ def test_an_unreachable_queue_sends_straight_to_the_ops_webhook(
     assert "secret-token" not in record  # the webhook's path may be a credential
 
 
-def test_without_a_webhook_the_fallback_is_the_ops_dev_sink(data_dir: Path) -> None:
-    outcome = OpsAlerts().send(an_alert(), dedupe_key="run-1:landing_files", database_url=UNREACHABLE)
-    sink = data_dir / "outbox" / "ops.jsonl"
+def test_without_a_webhook_the_fallback_is_the_ops_dev_sink(tmp_path: Path) -> None:
+    outcome = ops_alerts(tmp_path).send(an_alert(), dedupe_key="run-1:landing_files", database_url=UNREACHABLE)
+    sink = tmp_path / "outbox" / "ops.jsonl"
     assert outcome == f"sent directly to {sink} (notification queue unreachable)"
     (written,) = [json.loads(line) for line in sink.read_text().splitlines()]
     assert written["event_type"] == "dead_letter_alert"
     assert written["data"]["source"] == "landing_files"
 
 
-def test_a_refused_fallback_fails_the_step(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with webhook_receiver(statuses=[503]) as receiver:
-        monkeypatch.setenv("PATRONAGE_OPS_WEBHOOK_URL", receiver.url)
-        load_settings.cache_clear()
-        with pytest.raises(DeliveryFailed, match="503"):
-            OpsAlerts().send(an_alert(), dedupe_key="run-1:landing_files", database_url=UNREACHABLE)
+def test_a_refused_fallback_fails_the_step(tmp_path: Path) -> None:
+    with webhook_receiver(statuses=[503]) as receiver, pytest.raises(DeliveryFailed, match="503"):
+        ops_alerts(tmp_path, receiver.url).send(an_alert(), dedupe_key="run-1:landing_files", database_url=UNREACHABLE)
 
 
-def test_only_ops_notifications_are_alerts(data_dir: Path) -> None:
+def test_only_ops_notifications_are_alerts(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not an ops-only"):
-        OpsAlerts().send({**an_alert(), "kind": "payment_succeeded"}, dedupe_key="x", database_url=UNREACHABLE)
+        ops_alerts(tmp_path).send({**an_alert(), "kind": "payment_succeeded"}, dedupe_key="x", database_url=UNREACHABLE)
