@@ -75,31 +75,36 @@ def built(events: list[Event], expected: ExpectedMarts, tmp_path_factory: pytest
     return BuiltMarts(expected, actual)
 
 
+def envelope(event: Event) -> dict[str, object]:
+    """The event as a client or the server sends it (event-contract-v1)."""
+    client = event.platform != "server"
+    return {
+        "event_id": event.event_id,
+        "event_name": event.event_name,
+        "schema_version": "1.0",
+        "occurred_at": event.occurred_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "platform": event.platform,
+        "app_version": "2.3.0" if client else None,
+        "user_id": event.user_id,
+        "anonymous_id": event.anonymous_id,
+        "session_id": f"session-{event.anonymous_id}" if client else None,
+        "project_id": event.project_id,
+        "properties": event.properties,
+    }
+
+
 def write_raw_events(path: Path, events: list[Event]) -> None:
     """Land the events as the ingestion would: one raw.events row each, with its raw line."""
     rows = []
     for event in events:
-        client = event.platform != "server"
-        envelope = {
-            "event_id": event.event_id,
-            "event_name": event.event_name,
-            "schema_version": "1.0",
-            "occurred_at": event.occurred_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "platform": event.platform,
-            "app_version": "2.3.0" if client else None,
-            "user_id": event.user_id,
-            "anonymous_id": event.anonymous_id,
-            "session_id": f"session-{event.anonymous_id}" if client else None,
-            "project_id": event.project_id,
-            "properties": event.properties,
-        }
-        raw = json.dumps(envelope, separators=(",", ":"))
+        sent = envelope(event)
+        raw = json.dumps(sent, separators=(",", ":"))
         rows.append(
             (
-                *(envelope[key] for key in ("event_id", "event_name", "schema_version")),
+                *(sent[key] for key in ("event_id", "event_name", "schema_version")),
                 event.occurred_at,
                 event.occurred_at + timedelta(seconds=2),
-                *(envelope[key] for key in ("platform", "app_version", "user_id", "anonymous_id", "session_id")),
+                *(sent[key] for key in ("platform", "app_version", "user_id", "anonymous_id", "session_id")),
                 event.project_id,
                 json.dumps(event.properties),
                 raw,

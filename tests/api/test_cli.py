@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -9,10 +10,12 @@ import sys
 import uuid
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from api.auth import decode_token
 from api.settings import settings_from
+from tests.conftest import _dsn, recreate_database
 
 SECRET = "cli-secret-" + "c" * 40
 
@@ -79,3 +82,31 @@ def test_demo_runs_on_embedded_defaults_twice(tmp_path: Path) -> None:
         assert recon, "the marts' reconciliation rows are missing from the summary"
         assert set(recon) == {"matched"}  # the marts reconcile too, re-runs included
     assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
+
+
+@pytest.mark.slow
+def test_demo_runs_with_its_warehouse_on_postgresql(tmp_path: Path, admin_url: str, worker_id: str) -> None:
+    """PATRONAGE_WAREHOUSE_URL: ingestion, marts, reconciliation and dashboards on PostgreSQL, no DuckDB file."""
+    prefix = os.environ.get("PATRONAGE_TEST_DB_PREFIX", "patronage_test")
+    warehouse_url = _dsn(asyncio.run(recreate_database(admin_url, f"{prefix}_demo_warehouse_{worker_id}")))
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"PATRONAGE_DATA_DIR": str(tmp_path / "data"), "PATRONAGE_WAREHOUSE_URL": warehouse_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "demo", "--once", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pipeline run succeeded" in result.stdout
+    assert "reconciliation today (API check): charge=matched" in result.stdout
+    assert "funnel (marts.funnel_daily" in result.stdout
+    assert "dashboards: file://" in result.stdout
+    assert not list((tmp_path / "data").rglob("*.duckdb*"))
+    with psycopg2.connect(warehouse_url) as connection, connection.cursor() as cursor:
+        cursor.execute("select (select count(*) from raw.events), (select count(*) from marts.funnel_daily)")
+        counts = cursor.fetchone()
+    assert counts is not None
+    assert min(counts) > 0, counts
