@@ -4,18 +4,22 @@ warehouse table marts.dead_letter_events. Records are never deleted; replays onl
 from __future__ import annotations
 
 import base64
-import json
+import posixpath
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import msgspec
 
 from pipelines.storage import Location, Where
 from pipelines.warehouse import DEAD_LETTER_COLUMNS, Warehouse
 
+_DECODER = msgspec.json.Decoder()
+_ENCODER = msgspec.json.Encoder()  # compact: the JSON columns read the same on every engine
 _NAMESPACE = uuid.UUID("0b7d7c55-36a5-4f8e-8f0a-1f7d2b7a9e41")
 
 
@@ -65,14 +69,6 @@ def original_bytes(raw: str, encoding: str) -> bytes:
     return base64.b64decode(raw) if encoding == "base64" else raw.encode("utf-8")
 
 
-@dataclass(frozen=True)
-class Written:
-    """A partition a run wrote, and what it held before (another source of the same run's records)."""
-
-    partition: str
-    earlier: bytes
-
-
 def partition_of(run_id: str, letter: DeadLetter) -> str:
     # received_at carries its source's offset (a landing row: the PostgreSQL session's zone); the partition is UTC.
     return f"date={letter.received_at.astimezone(UTC).date().isoformat()}/{run_id}.ndjson"
@@ -80,7 +76,8 @@ def partition_of(run_id: str, letter: DeadLetter) -> str:
 
 class DeadLetterFiles:
     """A run's dead-letter records as they are found, spooled per partition on local disk so that a run of any size
-    holds none of them in memory; `publish` writes the partitions, each appearing whole."""
+    holds none of them in memory. Files follow the warehouse's commit: `stage` writes them where readers do not look
+    before it, `publish` moves them into place after it, and `recover` finishes or removes what a killed run left."""
 
     def __init__(self, run_id: str, spool_dir: Path) -> None:
         self.run_id = run_id
@@ -92,7 +89,7 @@ class DeadLetterFiles:
         self.count += len(letters)
         by_partition: dict[str, list[str]] = defaultdict(list)
         for letter in letters:
-            by_partition[partition_of(self.run_id, letter)].append(json.dumps(letter.record(), ensure_ascii=False))
+            by_partition[partition_of(self.run_id, letter)].append(_ENCODER.encode(letter.record()).decode())
         for partition, records in by_partition.items():
             spool = self._spools.setdefault(partition, self.spool_dir / f"dead-{len(self._spools)}.ndjson")
             with spool.open("a", encoding="utf-8") as handle:
@@ -102,37 +99,64 @@ class DeadLetterFiles:
     def spools(self) -> list[Path]:
         return list(self._spools.values())
 
-    def publish(self, directory: Where) -> list[Written]:
-        """Write every partition (another source of the same run may have written to one: its records stay);
-        on a failure, what was written is put back."""
+    def stage(self, directory: Where, source: str) -> list[str]:
+        """Write each partition's records beside it under a name readers ignore (`…ndjson.<source>.pending`),
+        before the warehouse commits; `publish` moves them into their partitions after it has."""
         location = Location(directory)
-        written: list[Written] = []
-        try:
-            for partition, spool in sorted(self._spools.items()):
-                # Another source of the same run may have written this partition already: keep its records.
-                earlier = location.read_bytes(partition) if location.exists(partition) else b""
-                location.write_parts(partition, [earlier, *_pieces(spool)])
-                written.append(Written(partition, earlier))
-        except BaseException:
-            undo_files(directory, written)
-            raise
-        return written
+        staged = []
+        for partition, spool in sorted(self._spools.items()):
+            staged.append(f"{partition}.{source}{PENDING}")
+            with spool.open("rb") as handle:
+                location.write_parts(staged[-1], _pieces(handle))
+        return staged
 
 
-def _pieces(path: Path, size: int = 1 << 22) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        while piece := handle.read(size):
-            yield piece
+PENDING = ".pending"
 
 
-def undo_files(directory: Where, written: list[Written]) -> None:
-    """Put each partition back as it was before this write: records another source committed stay."""
+def _pieces(handle: IO[bytes], size: int = 1 << 22) -> Iterator[bytes]:
+    while piece := handle.read(size):
+        yield piece
+
+
+def publish(directory: Where, staged: Sequence[str]) -> None:
+    """Append each staged file's records to its partition, which appears whole, then remove the staged file.
+
+    Records already in the partition are skipped, so publishing again after an interruption (between writing the
+    partition and removing the staged file) adds nothing twice.
+    """
     location = Location(directory)
-    for item in written:
-        if item.earlier:
-            location.write(item.partition, item.earlier)
+    for name in staged:
+        partition = name.removesuffix(PENDING).rsplit(".", 1)[0]
+        earlier = location.read_bytes(partition) if location.exists(partition) else b""
+        present = {_DECODER.decode(line)["dead_letter_id"] for line in earlier.splitlines()}
+        if present:
+            fresh = b"".join(
+                line + b"\n"
+                for line in location.read_bytes(name).splitlines()
+                if _DECODER.decode(line)["dead_letter_id"] not in present
+            )
+            location.write_parts(partition, [earlier, fresh])
         else:
-            location.delete(item.partition)
+            with location.open_read(name) as handle:
+                location.write_parts(partition, _pieces(handle))
+        location.delete(name)
+
+
+def discard(directory: Where, staged: Sequence[str]) -> None:
+    location = Location(directory)
+    for name in staged:
+        location.delete(name)
+
+
+def recover(directory: Where, source: str, committed: Callable[[str], bool]) -> None:
+    """What a killed run of `source` left staged: published if that run committed, removed if it did not."""
+    for stored in Location(directory).files(f".{source}{PENDING}"):
+        run_id = posixpath.basename(stored.relative).rsplit(".ndjson.", 1)[0]
+        if committed(run_id):
+            publish(directory, [stored.relative])
+        else:
+            discard(directory, [stored.relative])
 
 
 def insert_rows(warehouse: Warehouse, spools: Sequence[Path]) -> None:

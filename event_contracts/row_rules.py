@@ -48,7 +48,7 @@ def _epoch_ns(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
 
 
-def _within_limits_fast(occurred_at: str, received_at: datetime) -> bool:
+def within_limits_fast(occurred_at: str, received_at: datetime) -> bool:
     """True when a millisecond UTC timestamp (`2026-11-27T12:00:00.123Z`, what the SDKs send) is within both limits.
 
     False means "not decided here": any other shape, an impossible date, or a violation (whose message needs the exact
@@ -69,7 +69,7 @@ def timestamp_violations(document: Mapping[str, Any], received_at: datetime) -> 
     An `occurred_at` that is missing or not RFC 3339 is the envelope schema's to report, so it yields nothing here.
     """
     occurred_at = document.get("occurred_at")
-    if type(occurred_at) is str and _within_limits_fast(occurred_at, received_at):
+    if type(occurred_at) is str and within_limits_fast(occurred_at, received_at):
         return []
     occurred_ns = rfc3339_epoch_ns(occurred_at) if isinstance(occurred_at, str) else None
     if occurred_ns is None:

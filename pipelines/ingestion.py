@@ -5,11 +5,13 @@ and line), a chunk at a time, and commits accepted events, dead letters, the aud
 in one warehouse transaction:
 
 1. Worker processes judge each chunk (pipelines/verdicts.py): dead letters come back; candidates are spooled as
-   CSV and bulk-loaded by the warehouse into raw.events, their keys into a temporary table.
+   JSON lines and bulk-loaded by the warehouse into raw.events.
 2. Set operations in the warehouse settle what is new: the first candidate of an event id not accepted before
    stays; a later one with the same bytes is a duplicate, with other bytes an `event_id_conflict` dead letter.
 3. Conservation — received = accepted + duplicates + dead_lettered, recounted from the tables — is checked
    before the commit; a run that breaks it writes nothing and fails.
+4. Dead-letter files follow the commit (dead_letter/store.py): staged where readers do not look before it, moved
+   into their partitions after it; the next run of the source finishes or removes what a killed run left.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dead_letter.store import DeadLetter, DeadLetterFiles, insert_rows, undo_files
+from dead_letter import store
+from dead_letter.store import DeadLetter, DeadLetterFiles, insert_rows
 from pipelines.storage import Where
 from pipelines.verdicts import Chunk, ChunkVerdicts, judge_chunk
 from pipelines.warehouse import EVENT_COLUMNS, Warehouse
@@ -224,7 +227,16 @@ def ingest(
 ) -> Audit:
     """Judge, settle and commit one run of one source atomically; raises ConservationError (writing nothing) if an
     input went missing. `files`: (sha256, path, bytes) of the landing files the run covers."""
-    written = []
+    staged: list[str] = []
+
+    def committed(earlier_run: str) -> bool:
+        return bool(
+            warehouse.scalar(
+                "select count(*) from marts.ingestion_audit where run_id = ? and source = ?", [earlier_run, source]
+            )
+        )
+
+    store.recover(dead_letter_dir, source, committed)  # a killed run's dead-letter files, finished or removed
     with tempfile.TemporaryDirectory(prefix="patronage-ingest-") as spool:
         try:
             with warehouse.transaction():
@@ -273,8 +285,9 @@ def ingest(
                     )
                 for digest, path, size in files or []:
                     warehouse.run("insert into raw.ingested_files values (?, ?, ?, ?)", [digest, path, size, run_id])
-                written = dead.publish(dead_letter_dir)  # last before the commit: a failure above leaves no file
+                staged = dead.stage(dead_letter_dir, source)  # where readers do not look, until the commit
         except BaseException:
-            undo_files(dead_letter_dir, written)  # this source's records are in neither place; earlier ones stay
+            store.discard(dead_letter_dir, staged)
             raise
+    store.publish(dead_letter_dir, staged)
     return audit

@@ -9,8 +9,10 @@ bulk-loads; what is a duplicate or an id conflict is decided afterwards by set o
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import msgspec
 
 from dead_letter.store import DeadLetter
 from event_contracts import (
+    MAX_LINE_BYTES,
     Reason,
     Violation,
     contract_registry,
@@ -26,31 +29,8 @@ from event_contracts import (
     timestamp_violations,
     validate_event,
 )
-
-
-class EventRow(msgspec.Struct, omit_defaults=False):
-    """A candidate as the warehouse stores it: one JSON line of the spool, raw.events' columns by name."""
-
-    event_id: str
-    event_name: str
-    schema_version: str
-    occurred_at: str
-    sent_at: str | None
-    received_at: str
-    platform: str
-    app_version: str | None
-    user_id: str | None
-    anonymous_id: str | None
-    session_id: str | None
-    project_id: str | None
-    properties: dict[str, Any]
-    context: dict[str, Any] | None
-    raw: str
-    raw_sha256: str
-    source: str
-    source_ref: str
-    run_id: str
-
+from event_contracts.row_rules import within_limits_fast
+from event_contracts.validation import SUPPORTED_MAJOR
 
 _ENCODER = msgspec.json.Encoder()
 _NO_INTEGERS: frozenset[str] = frozenset()
@@ -76,7 +56,7 @@ class Chunk:
 @dataclass(frozen=True)
 class ChunkVerdicts:
     received: int
-    spool: str | None  # the candidates' rows (EventRow per line); None when there is none
+    spool: str | None  # the candidates' rows (JSON lines, raw.events' columns by name); None when there is none
     dead: list[DeadLetter]  # in processing order
 
 
@@ -138,54 +118,87 @@ def stored_properties(document: dict[str, Any], integers: frozenset[str]) -> dic
     return properties
 
 
-def event_row(run_id: str, source: str, ref: str, received_at: str, raw: bytes, document: dict[str, Any]) -> EventRow:
-    get = document.get
-    integers = contract_registry().integer_properties.get(document["event_name"], _NO_INTEGERS)
-    return EventRow(
-        document["event_id"],
-        document["event_name"],
-        document["schema_version"],
-        document["occurred_at"],
-        get("sent_at"),
-        received_at,
-        document["platform"],
-        get("app_version"),
-        get("user_id"),
-        get("anonymous_id"),
-        get("session_id"),
-        get("project_id"),
-        stored_properties(document, integers),
-        get("context"),
-        raw.decode(),
-        hashlib.sha256(raw).hexdigest(),
-        source,
-        ref,
-        run_id,
+_DECODER = msgspec.json.Decoder()
+_SUPPORTED_VERSION = f"{SUPPORTED_MAJOR}."
+
+
+@cache
+def _server_events() -> frozenset[str]:
+    return frozenset(name for name, entry in contract_registry().catalog.items() if entry.emitted_by == "server")
+
+
+def _surely_valid(
+    document: Any,
+    received_at: datetime,
+    from_client: bool,
+    checks: Mapping[str, Callable[[object], list[Violation]]],
+    server_only: frozenset[str],
+) -> bool:
+    """True only when `line_violations` would find nothing; False means "ask it"."""
+    if type(document) is not dict:
+        return False
+    name = document.get("event_name")
+    if type(name) is not str or name not in checks or (from_client and name in server_only):
+        return False
+    try:
+        if checks[name](document):
+            return False
+    except ValueError:
+        return False
+    # Valid against its schema: schema_version is MAJOR.MINOR and occurred_at an RFC 3339 string.
+    return str(document["schema_version"]).startswith(_SUPPORTED_VERSION) and within_limits_fast(
+        document["occurred_at"], received_at
     )
 
 
 def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str) -> ChunkVerdicts:
-    """Every line's verdict: dead letters come back, candidates go to a spool file in `spool_dir`."""
+    """Every line's verdict: dead letters come back, candidates go to a spool file in `spool_dir`.
+
+    Most lines are valid, and for them the loop below asks the contract's own checks directly: decoded, under the
+    size limit, an event of the catalog in a supported version that its compiled schema accepts, within the
+    timestamp limits, not a server event from a client. That is every rule `line_violations` applies, so what
+    passes here it accepts too; any other line goes through `line_violations`, which says what is wrong (or accepts
+    it: a timestamp with an offset, say).
+    """
+    registry = contract_registry()
+    checks, integers, server_only = registry.event_checks, registry.integer_properties, _server_events()
+    decode = _DECODER.decode
     spool = bytearray()
     candidates = 0
     dead: list[DeadLetter] = []
     shared_received = chunk.received_at if isinstance(chunk.received_at, datetime) else None
     shared_text = shared_received.isoformat() if shared_received else ""
+    shared_client = chunk.from_client if isinstance(chunk.from_client, bool) else None
+    refs, (path, first_line) = (None, chunk.refs) if isinstance(chunk.refs, tuple) else (chunk.refs, ("", 0))
+    source, strip_cr = chunk.source, chunk.strip_cr
     for index, line in enumerate(chunk.raws):
-        raw = line[:-1] if chunk.strip_cr and line.endswith(b"\r") else line
+        raw = line[:-1] if strip_cr and line.endswith(b"\r") else line
         received_at = shared_received or chunk.received_at[index]  # type: ignore[index]
-        from_client = chunk.from_client if isinstance(chunk.from_client, bool) else chunk.from_client[index]
-        ref = f"{chunk.refs[0]}:{chunk.refs[1] + index}" if isinstance(chunk.refs, tuple) else chunk.refs[index]
-        document, violations = line_violations(raw, received_at, from_client)
-        if violations or document is None:
-            dead.append(dead_letter(run_id, chunk.source, ref, received_at, raw, document, violations))
-            continue
-        row = event_row(run_id, chunk.source, ref, shared_text or received_at.isoformat(), raw, document)
-        _ENCODER.encode_into(row, spool, -1)
+        from_client = chunk.from_client[index] if shared_client is None else shared_client  # type: ignore[index]
+        ref = f"{path}:{first_line + index}" if refs is None else refs[index]
+        document: Any
+        try:
+            document = decode(raw) if len(raw) <= MAX_LINE_BYTES else None
+        except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
+            document = None
+        if not _surely_valid(document, received_at, from_client, checks, server_only):
+            document, violations = line_violations(raw, received_at, from_client)
+            if violations or document is None:
+                dead.append(dead_letter(run_id, source, ref, received_at, raw, document, violations))
+                continue
+        # The candidate's row is the document itself with its landing columns (raw.events' names, absent = null).
+        document["properties"] = stored_properties(document, integers.get(document["event_name"], _NO_INTEGERS))
+        document["received_at"] = shared_text or received_at.isoformat()
+        document["raw"] = raw.decode()
+        document["raw_sha256"] = hashlib.sha256(raw).hexdigest()
+        document["source"] = source
+        document["source_ref"] = ref
+        document["run_id"] = run_id
+        _ENCODER.encode_into(document, spool, -1)
         spool += b"\n"
         candidates += 1
-    path = None
-    if candidates:
-        path = str(Path(spool_dir) / f"events-{chunk.first_seq}.ndjson")
-        Path(path).write_bytes(spool)
-    return ChunkVerdicts(len(chunk.raws), path, dead)
+    if not candidates:
+        return ChunkVerdicts(len(chunk.raws), None, dead)
+    spooled = Path(spool_dir) / f"events-{chunk.first_seq}.ndjson"
+    spooled.write_bytes(spool)
+    return ChunkVerdicts(len(chunk.raws), str(spooled), dead)

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from event_contracts import Reason, Violation, validate_event
+import pytest
+
+from event_contracts import Reason, Violation, contract_registry, validation
+from pipelines import verdicts
 
 
-def refusing_app_open(document: dict[str, Any]) -> list[Violation]:
-    """Yesterday's buggy contract: the current one, but app_open events wrongly refused."""
-    found = validate_event(document)
-    if document.get("event_name") == "app_open":
-        found.append(Violation(Reason.SCHEMA_VIOLATION, "$.properties.launch", "buggy rule"))
-    return found
+def refuse_app_open(patch: pytest.MonkeyPatch) -> None:
+    """Yesterday's buggy contract: the current one, but app_open events wrongly refused (by their compiled check,
+    which every path of the validation asks)."""
+    current = contract_registry()
+    check = current.event_checks["app_open"]
+
+    def refusing(document: object) -> list[Violation]:
+        return [*check(document), Violation(Reason.SCHEMA_VIOLATION, "$.properties.launch", "buggy rule")]
+
+    buggy = dataclasses.replace(current, event_checks={**current.event_checks, "app_open": refusing})
+    patch.setattr(validation, "contract_registry", lambda: buggy)
+    patch.setattr(verdicts, "contract_registry", lambda: buggy)
 
 
 def rfc3339(moment: datetime) -> str:

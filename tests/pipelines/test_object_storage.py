@@ -13,9 +13,9 @@ import fsspec
 import pytest
 
 from dead_letter.replay import replay
-from pipelines import ingestion, verdicts, warehouse
+from pipelines import ingestion, warehouse
 from pipelines.runs import Locations, ingest_landing_files
-from tests.pipelines.events import client_event, line, refusing_app_open
+from tests.pipelines.events import client_event, line, refuse_app_open
 
 
 def s3() -> fsspec.AbstractFileSystem:
@@ -86,7 +86,7 @@ def test_replay_logs_to_object_storage(where: Locations, bucket: str, monkeypatc
 
     s3().pipe_file(f"{bucket}/landing/in.ndjson", b"\n".join(line(client_event("app_open")) for _ in range(2)) + b"\n")
     with monkeypatch.context() as patch:
-        patch.setattr(verdicts, "validate_event", refusing_app_open)
+        refuse_app_open(patch)
         assert ingest_landing_files(where, "run-1").dead_lettered == 2
 
     with warehouse.open_warehouse(where.warehouse) as opened:
@@ -103,7 +103,7 @@ def test_the_dagster_sensor_and_ingestion_job_use_object_storage(
     from dagster import DagsterInstance, build_sensor_context
 
     from api.settings import load_settings
-    from pipelines.definitions import defs
+    from pipelines.definitions import defs, resources_for
     from pipelines.sensors import landing_files_sensor
     from tests.conftest import JWT_SECRET
 
@@ -117,13 +117,14 @@ def test_the_dagster_sensor_and_ingestion_job_use_object_storage(
         monkeypatch.setenv(name, value)
     load_settings.cache_clear()
     try:
-        context = build_sensor_context()
+        loaded = defs()
+        context = build_sensor_context(resources=resources_for(load_settings()))
         assert next(iter(landing_files_sensor(context))).__class__.__name__ == "SkipReason"  # type: ignore[arg-type]
         s3().pipe_file(f"{bucket}/landing/day.ndjson", line(client_event()) + b"\n{nope\n")
         request = next(iter(landing_files_sensor(context)))  # type: ignore[arg-type]
         assert request.__class__.__name__ == "RunRequest"
 
-        result = defs.resolve_job_def("ingestion_job").execute_in_process(instance=DagsterInstance.ephemeral())
+        result = loaded.resolve_job_def("ingestion_job").execute_in_process(instance=DagsterInstance.ephemeral())
         assert result.success
         with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
             assert connection.execute("select count(*) from raw.events").fetchone() == (1,)

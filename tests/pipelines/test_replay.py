@@ -11,18 +11,18 @@ from pathlib import Path
 import pytest
 
 from dead_letter.replay import replay
-from pipelines import verdicts, warehouse
+from pipelines import warehouse
 from pipelines.runs import ingest_landing_files
 from tests.conftest import JWT_SECRET
 from tests.pipelines.conftest import LocalLocations, query
-from tests.pipelines.events import client_event, line, refusing_app_open
+from tests.pipelines.events import client_event, line, refuse_app_open
 
 
 def ingest_with_a_buggy_contract(where: LocalLocations, lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
     """Yesterday's contract wrongly refused app_open events."""
     (where.landing_dir / "in.ndjson").write_bytes(b"\n".join(lines) + b"\n")
     with monkeypatch.context() as patch:
-        patch.setattr(verdicts, "validate_event", refusing_app_open)
+        refuse_app_open(patch)
         audit = ingest_landing_files(where, "run-1")
     assert audit.dead_lettered == 3
 
