@@ -1,4 +1,4 @@
-{# The five step rows per group of funnel entries, with conversions; shared by the two funnel marts.
+{# CTE `steps`: the five step rows per group of funnel entries, with conversions; shared by the funnel marts.
    Expects a CTE `entries` (int_funnel_entries_evaluated) before it; `group_columns` start with entry_date. #}
 {% macro funnel_steps_counted(group_columns) %}
 {% set steps = ['feed_impression', 'project_view', 'support_cta_tap', 'checkout_started', 'payment_succeeded'] %}
@@ -26,11 +26,5 @@ steps as (
     from reached
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
-),
-
-final as (
-    select * from steps
 )
-
-select * from final
 {% endmacro %}

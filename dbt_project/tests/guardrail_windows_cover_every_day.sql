@@ -4,7 +4,7 @@ with windows as (
 ),
 
 events as (
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('stg_events') }}
 ),
 
 first_views as (

@@ -5,7 +5,7 @@ with kpi_bounds as (
 ),
 
 event_bounds as (
-    select min(event_date) as first_day, max(event_date) as last_day, count(*) as events from {{ ref('fct_events') }}
+    select min(event_date) as first_day, max(event_date) as last_day, count(*) as events from {{ ref('stg_events') }}
 )
 
 select kpi_bounds.*, event_bounds.*

@@ -1,7 +1,7 @@
 -- One row per calendar day from the first to the last day with any accepted event (UTC).
 with bounds as (
     select min(event_date) as first_day, max(event_date) as last_day
-    from {{ ref('fct_events') }}
+    from {{ ref('stg_events') }}
 ),
 
 days as (

@@ -6,7 +6,7 @@
 
 with events as (
     select actor_id, project_id, event_name, occurred_at, event_date, event_id, platform
-    from {{ ref('fct_events') }}
+    from {{ ref('int_events_stitched') }}
     where project_id is not null
       and event_name in ('{{ steps | join("', '") }}')
 ),

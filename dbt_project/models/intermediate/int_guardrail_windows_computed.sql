@@ -4,14 +4,14 @@
 
 with events as (
     select project_id, event_name, event_date, actor_id, bytes_delivered
-    from {{ ref('fct_events') }}
+    from {{ ref('int_events_stitched') }}
     where project_id is not null
       and event_name in ('project_view', 'payment_succeeded', 'video_play')
 ),
 
 bounds as (
     select max(event_date) as last_day
-    from {{ ref('fct_events') }}
+    from {{ ref('int_events_stitched') }}
 ),
 
 first_views as (

@@ -5,7 +5,7 @@ with windows as (
 ),
 
 actions as (
-    select * from {{ ref('bitrate_guardrail_actions') }}
+    select * from {{ ref('int_guardrail_actions_decided') }}
 ),
 
 projects as (

@@ -4,4 +4,10 @@ with entries as (
     select * from {{ ref('int_funnel_entries_evaluated') }}
 ),
 
-{{ funnel_steps_counted(['entry_date', 'platform']) }}
+{{ funnel_steps_counted(['entry_date', 'platform']) }},
+
+final as (
+    select * from steps
+)
+
+select * from final

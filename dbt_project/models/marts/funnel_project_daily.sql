@@ -3,4 +3,10 @@ with entries as (
     select * from {{ ref('int_funnel_entries_evaluated') }}
 ),
 
-{{ funnel_steps_counted(['entry_date', 'project_id']) }}
+{{ funnel_steps_counted(['entry_date', 'project_id']) }},
+
+final as (
+    select * from steps
+)
+
+select * from final

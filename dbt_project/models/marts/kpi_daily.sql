@@ -5,7 +5,7 @@ with days as (
 ),
 
 events as (
-    select actor_id, event_name, event_date from {{ ref('fct_events') }}
+    select actor_id, event_name, event_date from {{ ref('int_events_stitched') }}
     where event_name in ('project_view', 'payment_succeeded')
 ),
 

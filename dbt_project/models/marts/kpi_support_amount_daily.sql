@@ -1,7 +1,7 @@
 -- One row per (kpi_date, currency) with at least one support that day.
 with supports as (
     select event_date, currency, amount_minor
-    from {{ ref('fct_events') }}
+    from {{ ref('stg_events') }}
     where event_name = 'payment_succeeded'
 ),
 
