@@ -24,11 +24,10 @@ from api.payments.gateway import BalanceTransaction
 from pipelines.extracts import OLTP_EXTRACTS, load_provider_transactions
 from pipelines.runs import ingest_landing_files
 from pipelines.warehouse import Warehouse, WarehouseAt, open_warehouse
-from tests.analytics.event_stream import generate_events
-from tests.analytics.test_marts_against_python import envelope
+from tests.analytics.event_stream import envelope, generate_events
 from tests.conftest import _dsn, recreate_database
+from tests.guardrail.event_stream import properties, synthetic_events
 from tests.guardrail.reference_rule import Event as GuardrailEvent
-from tests.guardrail.test_guardrail_against_python import properties, synthetic_events
 from tests.pipelines.conftest import LocalLocations
 from tests.pipelines.dbt_runner import dbt_build
 

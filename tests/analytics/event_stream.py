@@ -10,10 +10,15 @@ instead of in UTC is an hour too long.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from pipelines import warehouse
 
 FUNNEL_STEPS = ("feed_impression", "project_view", "support_cta_tap", "checkout_started", "payment_succeeded")
 FIRST_DAY = date(2026, 10, 26)
@@ -216,3 +221,51 @@ def generate_events(seed: int) -> list[Event]:
     scripted_scenes(stream)
     in_range = [e for e in stream.events if FIRST_DAY <= e.occurred_at.date() <= LAST_DAY]
     return [e for e in in_range if e.occurred_at.date() != EMPTY_DAY]
+
+
+def envelope(event: Event) -> dict[str, object]:
+    """The event as a client or the server sends it (event-contract-v1)."""
+    client = event.platform != "server"
+    return {
+        "event_id": event.event_id,
+        "event_name": event.event_name,
+        "schema_version": "1.0",
+        "occurred_at": event.occurred_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "platform": event.platform,
+        "app_version": "2.3.0" if client else None,
+        "user_id": event.user_id,
+        "anonymous_id": event.anonymous_id,
+        "session_id": f"session-{event.anonymous_id}" if client else None,
+        "project_id": event.project_id,
+        "properties": event.properties,
+    }
+
+
+def write_raw_events(path: Path, events: list[Event]) -> None:
+    """Land the events as the ingestion would: one raw.events row each, with its raw line."""
+    rows = []
+    for event in events:
+        sent = envelope(event)
+        raw = json.dumps(sent, separators=(",", ":"))
+        rows.append(
+            (
+                *(sent[key] for key in ("event_id", "event_name", "schema_version")),
+                event.occurred_at,
+                event.occurred_at + timedelta(seconds=2),
+                *(sent[key] for key in ("platform", "app_version", "user_id", "anonymous_id", "session_id")),
+                event.project_id,
+                json.dumps(event.properties),
+                raw,
+                hashlib.sha256(raw.encode()).hexdigest(),
+            )
+        )
+    with warehouse.connect(path) as connection:
+        connection.executemany(
+            """
+            insert into raw.events (
+                event_id, event_name, schema_version, occurred_at, received_at, platform, app_version, user_id,
+                anonymous_id, session_id, project_id, properties, raw, raw_sha256, source, source_ref, run_id
+            ) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'landing_file', 'analytics-test.ndjson', 'test-run')
+            """,
+            rows,
+        )

@@ -7,8 +7,6 @@ contract is in UTC, so nothing may depend on the session's time zone.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,7 +17,15 @@ import pytest
 
 from pipelines import warehouse
 from pipelines.project import dbt_build
-from tests.analytics.event_stream import EMPTY_DAY, FUNNEL_STEPS, US_DST_ENDS, WINDOW, Event, generate_events
+from tests.analytics.event_stream import (
+    EMPTY_DAY,
+    FUNNEL_STEPS,
+    US_DST_ENDS,
+    WINDOW,
+    Event,
+    generate_events,
+    write_raw_events,
+)
 from tests.analytics.marts_expected import Entry, ExpectedMarts, Mart, expected_marts, utc_day
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,54 +79,6 @@ def built(events: list[Event], expected: ExpectedMarts, tmp_path_factory: pytest
             actual[mart] = {tuple(row[:width]): tuple(row[width:]) for row in rows}
             assert len(actual[mart]) == len(rows), f"{mart}: duplicate grain"
     return BuiltMarts(expected, actual)
-
-
-def envelope(event: Event) -> dict[str, object]:
-    """The event as a client or the server sends it (event-contract-v1)."""
-    client = event.platform != "server"
-    return {
-        "event_id": event.event_id,
-        "event_name": event.event_name,
-        "schema_version": "1.0",
-        "occurred_at": event.occurred_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "platform": event.platform,
-        "app_version": "2.3.0" if client else None,
-        "user_id": event.user_id,
-        "anonymous_id": event.anonymous_id,
-        "session_id": f"session-{event.anonymous_id}" if client else None,
-        "project_id": event.project_id,
-        "properties": event.properties,
-    }
-
-
-def write_raw_events(path: Path, events: list[Event]) -> None:
-    """Land the events as the ingestion would: one raw.events row each, with its raw line."""
-    rows = []
-    for event in events:
-        sent = envelope(event)
-        raw = json.dumps(sent, separators=(",", ":"))
-        rows.append(
-            (
-                *(sent[key] for key in ("event_id", "event_name", "schema_version")),
-                event.occurred_at,
-                event.occurred_at + timedelta(seconds=2),
-                *(sent[key] for key in ("platform", "app_version", "user_id", "anonymous_id", "session_id")),
-                event.project_id,
-                json.dumps(event.properties),
-                raw,
-                hashlib.sha256(raw.encode()).hexdigest(),
-            )
-        )
-    with warehouse.connect(path) as connection:
-        connection.executemany(
-            """
-            insert into raw.events (
-                event_id, event_name, schema_version, occurred_at, received_at, platform, app_version, user_id,
-                anonymous_id, session_id, project_id, properties, raw, raw_sha256, source, source_ref, run_id
-            ) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'landing_file', 'analytics-test.ndjson', 'test-run')
-            """,
-            rows,
-        )
 
 
 def run_dbt_build(path: Path, scratch: Path) -> None:

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from api.auth import Role, decode_token, issue_token
 from api.errors import Unauthorized
 from api.settings import Settings
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
 from tests.conftest import JWT_SECRET, MakeUser
 
 

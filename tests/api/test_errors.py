@@ -11,18 +11,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import MAX_BODY_BYTES
-from tests.api.projects.test_projects import project_body
+from tests.api.flows import assert_problem
+from tests.api.projects.flows import project_body
 from tests.conftest import MakeUser
-
-
-def assert_problem(response: object, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.text  # type: ignore[attr-defined]
-    assert response.headers["content-type"].startswith("application/problem+json")  # type: ignore[attr-defined]
-    body: dict[str, object] = response.json()  # type: ignore[attr-defined]
-    assert body["code"] == code
-    assert body["status"] == status
-    assert {"type", "title", "detail"} <= body.keys()
-    return body
 
 
 async def post_raw(client: AsyncTestClient[Litestar], headers: dict[str, str], content: bytes) -> object:

@@ -10,8 +10,8 @@ import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.projects.test_projects import project_body
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
+from tests.api.projects.flows import project_body
 from tests.conftest import MakeUser
 
 

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from api.auth import Role, issue_token
 from api.settings import Settings, settings_from
-from tests.api.projects.test_projects import project_body
+from tests.api.projects.flows import project_body
 from tests.conftest import JWT_SECRET
 
 

@@ -29,7 +29,7 @@ from api.auth import Role, issue_token
 from api.errors import PROBLEM_CODE_PATTERN, PROBLEM_JSON
 from api.events.services import BATCHES_PER_MINUTE
 from api.settings import Settings
-from tests.api.projects.test_projects import project_body
+from tests.api.projects.flows import project_body
 from tests.contract.conftest import DOCUMENT, Callers
 
 PROBLEM_SCHEMA = jsonschema_rs.validator_for(

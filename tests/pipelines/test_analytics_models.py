@@ -3,23 +3,69 @@ environment's warehouse variables say (analytics.md)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+import psycopg2
 import pytest
 from dagster import DagsterInstance, materialize
 from dagster_dbt import DbtCliResource
 
 from api.settings import load_settings
+from pipelines import warehouse
 from pipelines.assets.analytics import analytics_models
 from pipelines.project import DBT_EXECUTABLE, dbt_project
 from pipelines.resources import PatronageConfig
 from pipelines.warehouse import WarehouseAt, is_postgres, open_warehouse
-from tests.analytics.event_stream import generate_events
-from tests.analytics.test_marts_against_python import write_raw_events
-from tests.analytics.test_targets_agree import add_finance_rows, copy_raw_to_postgres
+from tests.analytics.event_stream import generate_events, write_raw_events
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
+# The fixture's raw tables, copied as they are into a PostgreSQL warehouse.
+RAW_TABLES = ("events", "journal_lines", "provider_balance_transactions")
+PG_TYPES = {"VARCHAR": "text", "JSON": "jsonb", "TIMESTAMP WITH TIME ZONE": "timestamptz", "BIGINT": "bigint"}
+
+
+def add_finance_rows(path: Path) -> None:
+    """A matched charge, a refund only the journal has and a payout only the provider has."""
+    at = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    with warehouse.connect(path) as connection:
+        connection.executemany(
+            "insert into raw.journal_lines values (?, ?, ?, ?, ?, ?, 'EUR', ?, null, null, null, ?)",
+            [
+                (1, "e1", "support_hold", at, "provider_balance", None, 2_500, "ch_1"),
+                (2, "e1", "support_hold", at, "creator_payable", "p1", -2_500, "ch_1"),
+                (3, "e2", "refund", at, "creator_payable", "p1", 700, "re_1"),
+                (4, "e2", "refund", at, "provider_balance", None, -700, "re_1"),
+            ],
+        )
+        connection.executemany(
+            "insert into raw.provider_balance_transactions values (?, ?, 'EUR', ?, ?, ?, 'test')",
+            [("txn_1", 2_500, "charge", "ch_1", at), ("txn_2", -9_000, "payout", "po_1", at)],
+        )
+
+
+def copy_raw_to_postgres(duck_path: Path, dsn: str) -> None:
+    with duckdb.connect(str(duck_path), read_only=True) as duck, psycopg2.connect(dsn) as pg, pg.cursor() as cursor:
+        cursor.execute("create schema if not exists raw")
+        for table in RAW_TABLES:
+            columns = duck.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'raw' and table_name = ? order by ordinal_position",
+                [table],
+            ).fetchall()
+            ddl = ", ".join(f"{name} {PG_TYPES[kind]}" for name, kind in columns)
+            cursor.execute(f"create table raw.{table} ({ddl})")
+            buffer = io.StringIO()
+            rows = duck.execute(f"select * from raw.{table}").fetchall()  # noqa: S608 (fixed names)
+            writer = csv.writer(buffer)
+            for row in rows:
+                writer.writerow(["\\N" if value is None else value for value in row])
+            buffer.seek(0)
+            cursor.copy_expert(f"copy raw.{table} from stdin with (format csv, null '\\N')", buffer)
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from pipelines.resources import PatronageConfig, libpq_dsn
 from pipelines.warehouse import WarehouseAt, open_warehouse
 from tests.analytics.corpus import ENGINES
 from tests.analytics.corpus import marts_warehouse as corpus_warehouse
-from tests.api.projects.test_projects import create_project
+from tests.api.projects.flows import create_project
 from tests.conftest import MakeUser
 
 

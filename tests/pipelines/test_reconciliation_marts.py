@@ -22,8 +22,7 @@ from api.settings import Settings
 from pipelines import warehouse
 from pipelines.extracts import extract_oltp, load_provider_transactions
 from tests import stripe_events as se
-from tests.api.supports.flows import back_project, confirm
-from tests.api.supports.test_payment_flow import deliver, succeeded_support
+from tests.api.supports.flows import back_project, confirm, deliver, succeeded_support
 from tests.conftest import JWT_SECRET, MakeUser
 from tests.pipelines.conftest import LocalLocations, query
 from tests.pipelines.dbt_runner import dbt_build, warehouse_environment

@@ -9,7 +9,7 @@ from litestar.testing import AsyncTestClient
 
 from pipelines.runs import ingest_landing_table
 from tests import stripe_events as se
-from tests.api.supports.test_payment_flow import deliver, succeeded_support
+from tests.api.supports.flows import deliver, succeeded_support
 from tests.conftest import MakeUser
 from tests.pipelines.conftest import LocalLocations, query
 

@@ -13,7 +13,7 @@ from api.app import create_app
 from api.db import migrate
 from api.db.embedded import start_embedded
 from api.settings import Settings
-from tests.api.projects.test_projects import project_body
+from tests.api.projects.flows import project_body
 from tests.conftest import MakeUser
 
 STOP = ["-w", "-t", "180", "-m", "fast", "stop"]  # generous: CI machines can be busy

@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.api.disputes.flows import DAY, at, close, deliveries, dispute_event, open_dispute, paid_support
-from tests.api.supports.test_payment_flow import deliver
+from tests.api.supports.flows import deliver
 from tests.conftest import MakeUser
 
 

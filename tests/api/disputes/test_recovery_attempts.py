@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.api.disputes.flows import DAY, closed_dispute, open_dispute, paid_support
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
 from tests.conftest import MakeUser
 
 

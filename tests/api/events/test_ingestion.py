@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.events import services
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
 from tests.conftest import MakeUser
 
 

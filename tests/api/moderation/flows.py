@@ -10,7 +10,7 @@ import asyncpg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.projects.test_projects import create_project
+from tests.api.projects.flows import create_project
 from tests.conftest import MakeUser, User
 
 

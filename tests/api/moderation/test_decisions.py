@@ -9,8 +9,8 @@ import asyncpg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests.api.flows import assert_problem
 from tests.api.moderation.flows import new_project, open_reviews, report, set_trust, trust
-from tests.api.test_errors import assert_problem
 from tests.conftest import MakeUser, User
 
 

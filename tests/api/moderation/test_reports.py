@@ -9,9 +9,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests.api.flows import assert_problem
 from tests.api.moderation.flows import new_project, report, seed_report, set_trust
-from tests.api.projects.test_projects import create_project
-from tests.api.test_errors import assert_problem
+from tests.api.projects.flows import create_project
 from tests.conftest import MakeUser
 
 

@@ -29,8 +29,7 @@ from tests.api.payouts.flows import (
     payout_object,
     payouts_of,
 )
-from tests.api.supports.flows import confirm
-from tests.api.supports.test_payment_flow import deliver
+from tests.api.supports.flows import confirm, deliver
 from tests.api.uploads.flows import create, mp4_bytes, patch
 from tests.conftest import MakeUser
 

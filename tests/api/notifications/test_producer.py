@@ -10,8 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from tests import stripe_events as se
 from tests.api.notifications.queue import creator_of, deliveries
-from tests.api.supports.flows import back_project, confirm, new_ids
-from tests.api.supports.test_payment_flow import deliver
+from tests.api.supports.flows import back_project, confirm, deliver, new_ids
 from tests.conftest import MakeUser
 
 

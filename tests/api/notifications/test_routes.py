@@ -10,9 +10,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests import stripe_events as se
-from tests.api.supports.flows import back_project, confirm
-from tests.api.supports.test_payment_flow import deliver
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
+from tests.api.supports.flows import back_project, confirm, deliver
 from tests.conftest import MakeUser
 
 

@@ -13,9 +13,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests import stripe_events as se
-from tests.api.supports.flows import back_project, confirm
-from tests.api.supports.test_payment_flow import WEBHOOK, deliver, succeeded_support
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
+from tests.api.supports.flows import WEBHOOK, back_project, confirm, deliver, succeeded_support
 from tests.conftest import MakeUser
 
 

@@ -15,8 +15,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests import stripe_events as se
-from tests.api.supports.flows import back_project, confirm
-from tests.api.supports.test_payment_flow import deliver
+from tests.api.supports.flows import back_project, confirm, deliver
 from tests.conftest import MakeUser, User
 
 # Far enough ahead that every payout scheduled today is due (a long holiday weekend included).

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.payments.test_order_independence import AMOUNT, SCENARIOS, deliveries, play
+from tests.api.payments.flows import AMOUNT, SCENARIOS, deliveries, play
 from tests.conftest import MakeUser
 
 # What each scenario leaves for the creator before release.

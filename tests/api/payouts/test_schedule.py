@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.payouts import calendar
+from tests.api.flows import assert_problem
 from tests.api.payouts.flows import (
     another_support,
     captured_support,
@@ -22,7 +23,6 @@ from tests.api.payouts.flows import (
     refund,
 )
 from tests.api.supports.flows import back_project, confirm, pay_with_card, poll_until
-from tests.api.test_errors import assert_problem
 from tests.conftest import MakeUser
 
 

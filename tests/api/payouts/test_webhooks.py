@@ -26,7 +26,7 @@ from tests.api.payouts.flows import (
     payouts_of,
     stripe_payouts_for,
 )
-from tests.api.supports.test_payment_flow import deliver
+from tests.api.supports.flows import deliver
 from tests.conftest import MakeUser
 
 

@@ -1,4 +1,5 @@
-"""Helpers for support flows: a project to back, prepare/confirm, paying on localstripe."""
+"""Helpers for support flows: a project to back, prepare/confirm, paying on localstripe, signed Stripe webhooks,
+a succeeded support."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import stripe
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.projects.test_projects import create_project
+from tests import stripe_events as se
+from tests.api.projects.flows import create_project
 from tests.conftest import MakeUser, User
 
 Backing = dict[str, Any]
 POLL_SECONDS = 15
+WEBHOOK = "/v1/payments/webhooks/stripe"
 
 
 async def back_project(
@@ -67,3 +70,48 @@ async def poll_until(read: Callable[[], Awaitable[dict[str, Any]]], status: str)
 def new_ids() -> dict[str, str]:
     token = uuid.uuid4().hex[:14]
     return {"pi": f"pi_{token}", "ch": f"ch_{token}", "dp": f"dp_{token}", "re": f"re_{token}"}
+
+
+async def deliver(client: AsyncTestClient[Litestar], payload: bytes) -> dict[str, Any]:
+    response = await client.post(
+        WEBHOOK, content=payload, headers={"Stripe-Signature": se.sign(payload), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def succeeded_support(
+    client: AsyncTestClient[Litestar],
+    make_user: MakeUser,
+    amount: int = 2_500,
+    *,
+    paid_on: stripe.StripeClient | None = None,
+) -> tuple[User, dict[str, Any], str, str]:
+    """A succeeded support; returns (supporter, support, payment intent, charge).
+
+    With `paid_on`, the PaymentIntent is really paid on localstripe and its own webhook finalizes it
+    (needed when Stripe must know the charge, e.g. to refund); otherwise a signed event does.
+    """
+    _, supporter, support = await back_project(client, make_user, amount_minor=amount)
+    pi = (await confirm(client, supporter, support["support_id"]))["checkout"]["payment_intent_id"]
+    if paid_on is not None:
+        paid = pay_with_card(paid_on, pi)
+
+        async def read() -> dict[str, Any]:
+            result: dict[str, Any] = (
+                await client.get(f"/v1/supports/{support['support_id']}", headers=supporter.headers)
+            ).json()
+            return result
+
+        await poll_until(read, "succeeded")
+        return supporter, support, pi, paid.latest_charge.id
+    charge = "ch_" + uuid.uuid4().hex[:14]
+    receipt = await deliver(
+        client,
+        se.event(
+            "payment_intent.succeeded", se.payment_intent(pi, amount, "EUR", support["support_id"], charge=charge)
+        ),
+    )
+    assert receipt["outcome"] == "applied"
+    return supporter, support, pi, charge

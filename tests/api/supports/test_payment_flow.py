@@ -13,20 +13,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests import stripe_events as se
-from tests.api.supports.flows import back_project, confirm, pay_with_card, poll_until
-from tests.api.test_errors import assert_problem
-from tests.conftest import MakeUser, User
-
-WEBHOOK = "/v1/payments/webhooks/stripe"
-
-
-async def deliver(client: AsyncTestClient[Litestar], payload: bytes) -> dict[str, Any]:
-    response = await client.post(
-        WEBHOOK, content=payload, headers={"Stripe-Signature": se.sign(payload), "Content-Type": "application/json"}
-    )
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
+from tests.api.flows import assert_problem
+from tests.api.supports.flows import back_project, confirm, deliver, pay_with_card, poll_until, succeeded_support
+from tests.conftest import MakeUser
 
 
 async def journal_by_type(sql: asyncpg.Connection, support_id: str) -> dict[str, int]:
@@ -117,42 +106,6 @@ async def test_a_failure_orders_against_confirms_by_arrival_not_by_stripes_clock
     assert await status() == "failed"
     assert (await confirm(client, supporter, support_id))["status"] == "pending_payment"
     assert await status() == "pending_payment"
-
-
-async def succeeded_support(
-    client: AsyncTestClient[Litestar],
-    make_user: MakeUser,
-    amount: int = 2_500,
-    *,
-    paid_on: stripe.StripeClient | None = None,
-) -> tuple[User, dict[str, Any], str, str]:
-    """A succeeded support; returns (supporter, support, payment intent, charge).
-
-    With `paid_on`, the PaymentIntent is really paid on localstripe and its own webhook finalizes it
-    (needed when Stripe must know the charge, e.g. to refund); otherwise a signed event does.
-    """
-    _, supporter, support = await back_project(client, make_user, amount_minor=amount)
-    pi = (await confirm(client, supporter, support["support_id"]))["checkout"]["payment_intent_id"]
-    if paid_on is not None:
-        paid = pay_with_card(paid_on, pi)
-
-        async def read() -> dict[str, Any]:
-            result: dict[str, Any] = (
-                await client.get(f"/v1/supports/{support['support_id']}", headers=supporter.headers)
-            ).json()
-            return result
-
-        await poll_until(read, "succeeded")
-        return supporter, support, pi, paid.latest_charge.id
-    charge = "ch_" + uuid.uuid4().hex[:14]
-    receipt = await deliver(
-        client,
-        se.event(
-            "payment_intent.succeeded", se.payment_intent(pi, amount, "EUR", support["support_id"], charge=charge)
-        ),
-    )
-    assert receipt["outcome"] == "applied"
-    return supporter, support, pi, charge
 
 
 async def test_cancel_inside_the_window_refunds_through_stripe(

@@ -10,9 +10,9 @@ import stripe
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.projects.test_projects import create_project
+from tests.api.flows import assert_problem
+from tests.api.projects.flows import create_project
 from tests.api.supports.flows import back_project, confirm
-from tests.api.test_errors import assert_problem
 from tests.conftest import MakeUser
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from api.uploads.storage import LocalUploadStorage
 from api.uploads.tus import MAX_UPLOAD_BYTES
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
+from tests.api.projects.flows import create_project
 from tests.api.uploads.flows import (
     create,
     files_of,
@@ -124,8 +125,6 @@ async def test_metadata_errors_name_the_fields(http: httpx.AsyncClient, make_use
 async def test_another_creators_project_is_404(
     http: httpx.AsyncClient, client: object, make_user: MakeUser, sql: asyncpg.Connection
 ) -> None:
-    from tests.api.projects.test_projects import create_project
-
     owner = make_user("creator")
     project = await create_project(client, owner)  # type: ignore[arg-type]
     intruder = make_user("creator")

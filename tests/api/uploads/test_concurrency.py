@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from api.uploads.storage import LocalUploadStorage
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
 from tests.api.uploads.flows import MiB, create, head_offset, patch, stored_file, upload_id, video_bytes
 from tests.conftest import MakeUser
 

@@ -10,7 +10,7 @@ import httpx
 from api.db.engine import Database
 from api.uploads.processing import process_uploads
 from api.uploads.storage import LocalUploadStorage
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
 from tests.api.uploads.flows import (
     create,
     files_of,

@@ -11,7 +11,7 @@ import httpx
 from api.db.engine import Database
 from api.uploads.processing import process_uploads, purge_abandoned, time_out_uploads
 from api.uploads.storage import LocalUploadStorage
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
 from tests.api.uploads.flows import (
     create,
     history,

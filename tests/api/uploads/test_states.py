@@ -13,7 +13,7 @@ from api.db.engine import Database
 from api.uploads.machine import STATES, TRANSITIONS, allowed, retry_target
 from api.uploads.processing import time_out_uploads
 from api.uploads.storage import LocalUploadStorage
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
 from tests.api.uploads.flows import (
     MiB,
     create,

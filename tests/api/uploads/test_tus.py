@@ -14,7 +14,7 @@ import pytest
 from tusclient.exceptions import TusUploadFailed
 
 from api.uploads.storage import LocalUploadStorage
-from tests.api.test_errors import assert_problem
+from tests.api.flows import assert_problem
 from tests.api.uploads.flows import (
     TUS,
     MiB,
