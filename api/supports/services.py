@@ -6,7 +6,6 @@ facts into the canonical status (`machine.canonical_status`) and writes the hist
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -354,18 +353,6 @@ def _document(row: Any) -> SupportRead:
         dispute_id=row["dispute_id"],
         poll_after_ms=POLL_AFTER_MS if status in POLLED else None,
     )
-
-
-def etag(body: bytes) -> str:
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-def not_modified(if_none_match: str | None, tag: str) -> bool:
-    """RFC 9110 §13.1.2: `*`, or any listed tag equal to ours under weak comparison (`W/` ignored)."""
-    if if_none_match is None:
-        return False
-    candidates = (candidate.strip().removeprefix("W/") for candidate in if_none_match.split(","))
-    return any(candidate in ("*", tag) for candidate in candidates)
 
 
 # --- facts recorded by webhooks ----------------------------------------------------------------

@@ -55,28 +55,32 @@ def test_db_current_against_a_given_server(tmp_path: Path, database_url: str) ->
     assert "(head)" in result.stdout
 
 
+def run_demo(env: dict[str, str]) -> str:
+    """`patronage demo --once` as a user runs it (no DATABASE_URL: the embedded PostgreSQL); what every run shows."""
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "demo", "--once", "--port", "0"],
+        env={**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "supports by final status" in result.stdout
+    assert "pipeline run succeeded" in result.stdout
+    assert "reconciliation today (API check): charge=matched" in result.stdout
+    assert "funnel (marts.funnel_daily" in result.stdout
+    assert "dashboards: file://" in result.stdout
+    return result.stdout
+
+
 @pytest.mark.slow
 def test_demo_runs_on_embedded_defaults_twice(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["PATRONAGE_DATA_DIR"] = str(tmp_path / "data")
     for _ in range(2):
-        result = subprocess.run(
-            [sys.executable, "-m", "api.cli", "demo", "--once", "--port", "0"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "supports by final status" in result.stdout
-        assert "pipeline run succeeded" in result.stdout
-        assert "reconciliation today (API check): charge=matched" in result.stdout
-        assert "funnel (marts.funnel_daily" in result.stdout
-        assert "dashboards: file://" in result.stdout
+        shown = run_demo({"PATRONAGE_DATA_DIR": str(tmp_path / "data")})
         recon = re.findall(
             r"^ {4}\d{4}-\d\d-\d\d +[A-Z]{3} +(?:charge|refund) +-?\d+ +-?\d+ +(\w+)$",
-            result.stdout,
+            shown,
             flags=re.MULTILINE,
         )
         assert recon, "the marts' reconciliation rows are missing from the summary"
@@ -89,21 +93,7 @@ def test_demo_runs_with_its_warehouse_on_postgresql(tmp_path: Path, admin_url: s
     """PATRONAGE_WAREHOUSE_URL: ingestion, marts, reconciliation and dashboards on PostgreSQL, no DuckDB file."""
     prefix = os.environ.get("PATRONAGE_TEST_DB_PREFIX", "patronage_test")
     warehouse_url = _dsn(asyncio.run(recreate_database(admin_url, f"{prefix}_demo_warehouse_{worker_id}")))
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"PATRONAGE_DATA_DIR": str(tmp_path / "data"), "PATRONAGE_WAREHOUSE_URL": warehouse_url}
-    result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "demo", "--once", "--port", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "pipeline run succeeded" in result.stdout
-    assert "reconciliation today (API check): charge=matched" in result.stdout
-    assert "funnel (marts.funnel_daily" in result.stdout
-    assert "dashboards: file://" in result.stdout
+    run_demo({"PATRONAGE_DATA_DIR": str(tmp_path / "data"), "PATRONAGE_WAREHOUSE_URL": warehouse_url})
     assert not list((tmp_path / "data").rglob("*.duckdb*"))
     with psycopg2.connect(warehouse_url) as connection, connection.cursor() as cursor:
         cursor.execute("select (select count(*) from raw.events), (select count(*) from marts.funnel_daily)")
