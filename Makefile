@@ -17,10 +17,11 @@ test: setup  ## the whole suite (unit, integration on real PostgreSQL, slow end-
 test-fast: setup  ## everything but the slow end-to-end suites
 	$(RUN) pytest -m "not slow"
 
-lint: setup  ## ruff (lint + format check) and mypy
+lint: setup  ## ruff (lint + format check), mypy, and the packages' import direction (import-linter)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) lint-imports
 
 format: setup
 	$(RUN) ruff format .

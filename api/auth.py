@@ -2,8 +2,8 @@
 
 401 for a missing/expired/invalid token, 403 for a role that may not use a route, and 404 (never the
 data) for someone else's resource. The first two are guards, so they are answered before a body is
-read: `authenticate` (routes taking `principal`) and each route's `guards=[allow(...)]`;
-the last is `Principal.ensure_owner`, in the services.
+read: `authenticate` (every API route; a route opens itself with `opt={"access": ...}`) and each
+route's `guards=[allow(...)]`; the last is `Principal.ensure_owner`, in the services.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import functools
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Final, Literal, cast
 
 import jwt
 from litestar import Request
@@ -120,14 +120,19 @@ def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return principal
 
 
+Access = Literal["signed_in", "optional", "public"]
+ACCESS: Final = "access"  # the route's `opt` key; "signed_in" unless the route says otherwise
+
+
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Guard of the API's routes (`/healthz` and the webhook aside; see `create_app`), run before a
-    request's body is read, so 401 comes before any 422: a route that takes `principal` needs a valid
-    token, and a route that takes `optional_principal` refuses a bad one."""
-    parameters = handler.parsed_fn_signature.parameters
-    if "principal" in parameters:
+    """Guard of the API's routes (`/healthz`, the schema and the webhook aside; see `create_app`), run
+    before a request's body is read, so 401 comes before any 422. Every route needs a valid token unless
+    it says `opt={"access": "optional"}` (signed-out callers welcome, a bad token is still 401) or
+    `"public"` (no token looked at), whatever its parameters are called."""
+    access: Access = handler.opt.get(ACCESS, "signed_in")
+    if access == "signed_in":
         signed_in(connection)
-    elif "optional_principal" in parameters:
+    elif access == "optional":
         caller(connection)
 
 

@@ -1,16 +1,13 @@
-"""`patronage` console script: one entry point for every operator command."""
+"""The API's `patronage` commands: `serve`, `db`, `openapi`, `token`, `worker` (composed by `patronage.cli`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import sys
 import uuid
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from api.settings import ConfigError, Settings, load_settings
+from api.settings import Settings
 
 OPENAPI_SNAPSHOT = Path(__file__).resolve().parent / "openapi.json"
 
@@ -82,21 +79,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from api.demo import run_demo
-
-    if not 2 <= args.users <= 5000 or not 1 <= args.days <= 30:
-        print("patronage demo: --users is 2..5000 and --days 1..30 (client events older than 30 days are stale)")
-        return 2
-    return run_demo(
-        settings, host=args.host, port=args.port, keep_serving=not args.once, users=args.users, days=args.days
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="patronage", description="Patronage backend and analytics platform.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = sub.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -122,34 +105,3 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--only", nargs="*", default=[], help="run only these loops (by name)")
     worker.add_argument("--lease-seconds", type=float, default=60, help="how long a claim lasts if a worker dies")
     worker.set_defaults(run=_worker)
-
-    demo = sub.add_parser("demo", help="run the system on embedded defaults and show the result")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--once", action="store_true", help="exit after the walkthrough instead of serving on")
-    demo.add_argument("--users", type=int, default=24, help="simulated app users (creators and supporters)")
-    demo.add_argument("--days", type=int, default=7, help="days the users' sessions are spread over (1-30)")
-    demo.set_defaults(run=_demo)
-
-    from pipelines.cli import add_commands  # the data side's commands live with the pipeline
-
-    add_commands(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in ("httpx", "aiohttp.access", "stripe", "alembic.runtime.plugins"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"patronage: configuration error: {exc}", file=sys.stderr)
-        return 2
-    run: Callable[[argparse.Namespace, Settings], int] = args.run
-    return run(args, settings)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

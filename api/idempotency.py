@@ -16,7 +16,6 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from sqlalchemy import text
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth import Principal
 from api.db.engine import Database
 from api.errors import DomainError
+from api.state import AppState
 
 TTL = timedelta(hours=24)
 LEASE = timedelta(seconds=60)
@@ -140,7 +140,7 @@ class Idempotency:
 
 
 async def provide_idempotency(
-    request: Request[Any, Any, Any], state: State, principal: NamedDependency[Principal]
+    request: Request[Any, Any, Any], state: AppState, principal: NamedDependency[Principal]
 ) -> Idempotency:
     return Idempotency(db=state.db, principal=principal, request=request)
 

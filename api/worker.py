@@ -20,16 +20,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from api.db.engine import Database
-from api.disputes.services import sweep_sla
+from api.disputes.jobs import sweep_sla
 from api.errors import is_connection_failure
 from api.notifications.channels import Transport, transports
-from api.notifications.delivery import LEASE, deliver_due
+from api.notifications.jobs import LEASE, deliver_due
 from api.notifications.matrix import Channel
 from api.payments.gateway import PaymentGateway
-from api.payouts.services import release_due
+from api.payouts.jobs import release_due
 from api.settings import Settings
 from api.supports.services import expire_due
-from api.uploads.processing import process_uploads, purge_abandoned, time_out_uploads
+from api.uploads.jobs import process_uploads, purge_abandoned, time_out_uploads
 from api.uploads.storage import storage_from
 
 log = logging.getLogger(__name__)

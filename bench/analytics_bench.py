@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import warehouse
 from pipelines.project import dbt_build
+from stores import warehouse
 
 GENERATE = """
 insert into raw.events (event_id, event_name, schema_version, occurred_at, received_at, platform, user_id,

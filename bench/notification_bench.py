@@ -28,7 +28,7 @@ from api.db import migrate
 from api.db.embedded import start_embedded
 from api.db.engine import Database
 from api.notifications.channels import transports
-from api.notifications.delivery import BATCH, deliver_due
+from api.notifications.jobs import BATCH, deliver_due
 from api.settings import settings_from
 
 ROOT = Path(__file__).resolve().parent.parent

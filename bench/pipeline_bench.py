@@ -26,15 +26,15 @@ import psycopg2
 
 from bench.validation_bench import write_events
 from pipelines.project import dbt_build
-from pipelines.runs import Locations, ingest_landing_files
-from pipelines.warehouse import WarehouseAt
+from pipelines.runs import RunStores, ingest_landing_files
+from stores.warehouse import WarehouseAt
 
 ROOT = Path(__file__).resolve().parent.parent
 RECEIVED_AT = datetime(2026, 11, 27, 12, tzinfo=UTC).timestamp()  # the generated events' day
 TARGETS = {"duckdb": 150_000, "postgres": 100_000}  # events/s of ingestion (issue 14)
 
 
-def _ingest(where: Locations) -> None:
+def _ingest(where: RunStores) -> None:
     audit = ingest_landing_files(where, "bench")
     print(
         f"  ({where.warehouse if isinstance(where.warehouse, Path) else 'postgresql'}: accepted {audit.accepted:,}, "
@@ -43,7 +43,7 @@ def _ingest(where: Locations) -> None:
     )
 
 
-def timed_with_peak_rss(where: Locations) -> tuple[float, int, float]:
+def timed_with_peak_rss(where: RunStores) -> tuple[float, int, float]:
     """Wall seconds of the ingestion, run here as the CLI and Dagster run it; the peak resident memory of this
     process and its descendants (the judging workers), sampled every 50 ms; and their CPU seconds, which a busy
     machine does not inflate as it does the wall time (a worker's last 50 ms may go uncounted)."""
@@ -126,7 +126,7 @@ def run(events: int, engines: list[str], dbt_engines: list[str]) -> dict[str, fl
         row("DuckDB scan of the file (reference)", scan)
         for engine in engines:
             target: WarehouseAt = root / "warehouse.duckdb" if engine == "duckdb" else postgres_warehouse()
-            where = Locations(target, root / f"dead_letter-{engine}", root / "landing", oltp_dsn="unused")
+            where = RunStores(target, root / f"dead_letter-{engine}", root / "landing", oltp_dsn="unused")
             seconds, peak, cpu = timed_with_peak_rss(where)
             figures[f"{engine} ingestion"] = seconds
             row(f"{engine}: ingestion", seconds, peak, f"≥ {TARGETS[engine]:,}/s", cpu)

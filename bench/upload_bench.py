@@ -34,7 +34,7 @@ from api.db import migrate
 from api.db.embedded import start_embedded
 from api.db.engine import Database
 from api.settings import settings_from
-from api.uploads.processing import process_uploads
+from api.uploads.jobs import process_uploads
 from api.uploads.storage import LocalUploadStorage
 from bench.server import uvicorn_server
 

@@ -1,7 +1,8 @@
 """Render the dashboards into one self-contained `index.html`: inline CSS and SVG, no script, no network.
 
-`python -m dashboards.build --warehouse PATH --out DIR` (defaults: the PATRONAGE_* warehouse and
-`$PATRONAGE_DATA_DIR/dashboards/`).
+`python -m dashboards.build --warehouse PATH_OR_URL --out DIR`. Where the warehouse is and where the site goes are
+always given, by this command's arguments or by the caller of `build_site` (the pipeline's `dashboards_site` asset,
+from the settings); nothing here reads the settings.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from dashboards.definitions import DASHBOARDS, Column, Dashboard, Drilldown, Panel
-from pipelines import warehouse
-from pipelines.warehouse import Warehouse, WarehouseAt
+from stores import warehouse
+from stores.warehouse import Warehouse, WarehouseAt
 
 Row = dict[str, Any]
 Groups = dict[tuple[Any, ...], list[Row]] | None
@@ -229,18 +230,9 @@ def build_site(where: WarehouseAt, out_dir: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboards.build", description=__doc__)
-    parser.add_argument(
-        "--warehouse",
-        help="a DuckDB file or a postgresql:// URL (default: PATRONAGE_WAREHOUSE_URL, else PATRONAGE_WAREHOUSE)",
-    )
-    parser.add_argument("--out", type=Path, help="output directory (default: $PATRONAGE_DATA_DIR/dashboards)")
+    parser.add_argument("--warehouse", required=True, help="a DuckDB file or a postgresql:// URL")
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
     args = parser.parse_args(argv)
-    if args.warehouse is None or args.out is None:
-        from api.settings import load_settings
-
-        paths = load_settings().paths
-        args.warehouse = args.warehouse or paths.warehouse_at
-        args.out = args.out or paths.data_dir / "dashboards"
     if not warehouse.exists(args.warehouse):
         parser.error(f"no warehouse at {args.warehouse}: run `patronage pipeline run` first")
     index = build_site(args.warehouse, args.out)

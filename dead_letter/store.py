@@ -15,8 +15,8 @@ from typing import IO, Any
 
 import msgspec
 
-from pipelines.storage import Location, Where
-from pipelines.warehouse import DEAD_LETTER_COLUMNS, Warehouse
+from stores.files import Location, PathOrUrl
+from stores.warehouse import DEAD_LETTER_COLUMNS, Warehouse
 
 _DECODER = msgspec.json.Decoder()
 _ENCODER = msgspec.json.Encoder()  # compact: the JSON columns read the same on every engine
@@ -99,7 +99,7 @@ class DeadLetterFiles:
     def spools(self) -> list[Path]:
         return list(self._spools.values())
 
-    def stage(self, directory: Where, source: str) -> list[str]:
+    def stage(self, directory: PathOrUrl, source: str) -> list[str]:
         """Write each partition's records beside it under a name readers ignore (`…ndjson.<source>.pending`),
         before the warehouse commits; `publish` moves them into their partitions after it has."""
         location = Location(directory)
@@ -119,7 +119,7 @@ def _pieces(handle: IO[bytes], size: int = 1 << 22) -> Iterator[bytes]:
         yield piece
 
 
-def publish(directory: Where, staged: Sequence[str]) -> None:
+def publish(directory: PathOrUrl, staged: Sequence[str]) -> None:
     """Append each staged file's records to its partition, which appears whole, then remove the staged file.
 
     Records already in the partition are skipped, so publishing again after an interruption (between writing the
@@ -143,13 +143,13 @@ def publish(directory: Where, staged: Sequence[str]) -> None:
         location.delete(name)
 
 
-def discard(directory: Where, staged: Sequence[str]) -> None:
+def discard(directory: PathOrUrl, staged: Sequence[str]) -> None:
     location = Location(directory)
     for name in staged:
         location.delete(name)
 
 
-def recover(directory: Where, source: str, committed: Callable[[str], bool]) -> None:
+def recover(directory: PathOrUrl, source: str, committed: Callable[[str], bool]) -> None:
     """What a killed run of `source` left staged: published if that run committed, removed if it did not."""
     for stored in Location(directory).files(f".{source}{PENDING}"):
         run_id = posixpath.basename(stored.relative).rsplit(".ndjson.", 1)[0]

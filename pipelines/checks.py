@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from pipelines.ingestion import Audit
-from pipelines.warehouse import Warehouse
+from stores.warehouse import Warehouse
 
 LOOKBACK_DAYS = 7
 

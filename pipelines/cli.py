@@ -87,7 +87,7 @@ def _output_to(log: Path) -> Iterator[None]:
 
 
 def print_ingestion_summary(settings: Settings, run_id: str) -> None:
-    from pipelines import warehouse
+    from stores import warehouse
 
     if not warehouse.exists(settings.paths.warehouse_at):
         return
@@ -109,8 +109,8 @@ def print_ingestion_summary(settings: Settings, run_id: str) -> None:
 
 
 def dead_letters(args: argparse.Namespace, settings: Settings) -> int:
-    from dead_letter.replay import replay
-    from pipelines import warehouse
+    from pipelines.replay import replay
+    from stores import warehouse
 
     if not warehouse.exists(settings.paths.warehouse_at):
         print("no warehouse yet: run `patronage pipeline run` first")
@@ -154,7 +154,7 @@ def reconcile(args: argparse.Namespace, settings: Settings) -> int:
     import csv
     from datetime import date
 
-    from pipelines import warehouse
+    from stores import warehouse
 
     try:
         first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)

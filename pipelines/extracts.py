@@ -17,7 +17,7 @@ from typing import Any
 import psycopg2
 
 from api.payments.gateway import BalanceTransaction
-from pipelines.warehouse import Warehouse
+from stores.warehouse import Warehouse
 
 # Extract name → (PostgreSQL query, warehouse columns with their types).
 OLTP_EXTRACTS: dict[str, tuple[str, dict[str, str]]] = {

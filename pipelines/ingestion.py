@@ -32,9 +32,9 @@ from pathlib import Path
 
 from dead_letter import store
 from dead_letter.store import DeadLetter, DeadLetterFiles, insert_rows
-from pipelines.storage import Where
 from pipelines.verdicts import Chunk, ChunkVerdicts, judge_chunk
-from pipelines.warehouse import EVENT_COLUMNS, Warehouse
+from stores.files import PathOrUrl
+from stores.warehouse import EVENT_COLUMNS, Warehouse
 
 CHUNK_LINES = 16_384
 CHUNK_BYTES = 8 << 20
@@ -232,7 +232,7 @@ def settle(warehouse: Warehouse, run_id: str, sources: list[str], on_dead: Calla
 
 def ingest(
     warehouse: Warehouse,
-    dead_letter_dir: Where,
+    dead_letter_dir: PathOrUrl,
     *,
     run_id: str,
     source: str,

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from dagster_dbt import DbtProject
 
-from pipelines.warehouse import WarehouseAt, is_postgres
+from stores.warehouse import WarehouseAt, is_postgres
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 

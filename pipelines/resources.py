@@ -20,9 +20,9 @@ from api.notifications.channels import OpsWebhook, Outgoing, Sink
 from api.notifications.matrix import MATRIX, NotificationType
 from api.notifications.services import notify
 from api.settings import DatabaseSettings
-from pipelines.runs import Locations
-from pipelines.storage import Where
-from pipelines.warehouse import WarehouseAt, is_postgres
+from pipelines.runs import RunStores
+from stores.files import PathOrUrl
+from stores.warehouse import WarehouseAt, is_postgres
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def libpq_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
-def _where(value: str) -> Where:
+def _where(value: str) -> PathOrUrl:
     """A URL stays the string it is; anything else is a local path."""
     return value if "://" in value else Path(value)
 
@@ -62,12 +62,12 @@ class PatronageConfig(ConfigurableResource):  # type: ignore[type-arg]
         """profiles.yml's target for this warehouse: dbt builds where the pipeline writes."""
         return "postgres" if is_postgres(self.warehouse) else "duckdb"
 
-    def locations(self) -> Locations:
+    def run_stores(self) -> RunStores:
         from api.db.engine import resolve_database_url
 
         url = self.oltp_database if "://" in self.oltp_database else None
         database = DatabaseSettings(url=url, embedded_dir=Path(self.oltp_database))
-        return Locations(
+        return RunStores(
             warehouse=self.warehouse_at,
             dead_letter_dir=_where(self.dead_letter_dir),
             landing_dir=_where(self.landing_dir),

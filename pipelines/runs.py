@@ -7,22 +7,24 @@ from datetime import UTC, datetime
 
 from pipelines import sources
 from pipelines.ingestion import Audit, ingest
-from pipelines.storage import Where
-from pipelines.warehouse import WarehouseAt, open_warehouse
+from stores.files import PathOrUrl
+from stores.warehouse import WarehouseAt, open_warehouse
 
 MAX_ROWS_PER_RUN = 250_000
 
 
 @dataclass(frozen=True)
-class Locations:
+class RunStores:
+    """The stores an ingestion run reads and writes."""
+
     warehouse: WarehouseAt  # a DuckDB file or a postgresql:// URL
-    dead_letter_dir: Where  # a local directory or an object-store URL (pipelines/storage.py)
-    landing_dir: Where
+    dead_letter_dir: PathOrUrl  # a local directory or an object-store URL (stores/files.py)
+    landing_dir: PathOrUrl
     oltp_dsn: str
 
 
 def ingest_landing_table(
-    where: Locations, run_id: str, max_rows: int = MAX_ROWS_PER_RUN, workers: int | None = None
+    where: RunStores, run_id: str, max_rows: int = MAX_ROWS_PER_RUN, workers: int | None = None
 ) -> Audit:
     started = datetime.now(UTC)
     with open_warehouse(where.warehouse) as warehouse:
@@ -40,7 +42,7 @@ def ingest_landing_table(
         )
 
 
-def ingest_landing_files(where: Locations, run_id: str, workers: int | None = None) -> Audit:
+def ingest_landing_files(where: RunStores, run_id: str, workers: int | None = None) -> Audit:
     started = datetime.now(UTC)
     with open_warehouse(where.warehouse) as warehouse:
         done = {digest for (digest,) in warehouse.rows("select sha256 from raw.ingested_files")}

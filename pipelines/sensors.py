@@ -9,7 +9,7 @@ from dagster import RunRequest, SensorEvaluationContext, SkipReason, sensor
 
 from pipelines.resources import PatronageConfig
 from pipelines.sources import LANDING_SUFFIXES
-from pipelines.storage import Location
+from stores.files import Location
 
 
 @sensor(job_name="ingestion_job", minimum_interval_seconds=60)

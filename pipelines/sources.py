@@ -14,8 +14,8 @@ from typing import IO, cast
 import psycopg2
 
 from pipelines.ingestion import CHUNK_BYTES, CHUNK_LINES
-from pipelines.storage import Location, Where
 from pipelines.verdicts import Chunk
+from stores.files import Location, PathOrUrl
 
 TABLE_SOURCE = "event_landing"
 FILES_SOURCE = "landing_files"
@@ -112,7 +112,7 @@ def _identify(location: Location, relative: str) -> tuple[str, bool]:
         return _digest(stream), not relative.endswith(".gz")
 
 
-def find_landing_files(landing: Where) -> list[LandingFile]:
+def find_landing_files(landing: PathOrUrl) -> list[LandingFile]:
     """Every *.ndjson / *.ndjson.gz below the landing location, by path; received_at is the file's
     modification time (an object's LastModified)."""
     location = Location(landing)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
@@ -33,8 +32,9 @@ from api.db import migrate
 from api.db.embedded import start_embedded
 from api.db.engine import Database
 from api.db.models import Base
-from api.payments import local_stripe as local_stripe_server
 from api.settings import Settings, settings_from
+from devtools import local_stripe as local_stripe_server
+from devtools.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -104,12 +104,6 @@ def settings(tmp_path_factory: pytest.TempPathFactory, local_stripe: str) -> Set
 @pytest.fixture(scope="session")
 def app(settings: Settings, database_url: str) -> Litestar:
     return create_app(settings, database_url=database_url)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -1,5 +1,9 @@
 """Hot-path statements: SQL with `:named` parameters, run on the asyncpg connection under a session.
 
+What this module holds: `Sql` (a statement kept for both layers), `execute` / `executemany` /
+`fetchrow` (in the unit of work's transaction), and `fetchrow_committed` (one autocommit read on a
+pooled driver connection, for the canonical status read). Only repository functions call them.
+
 SQLAlchemy adds about 0.1 ms of CPU to every statement on top of asyncpg (`bench/README.md`), and
 a webhook runs about ten statements per event, so the webhook path's fixed statements go straight
 to the driver. Everything else keeps using the session.
@@ -12,11 +16,13 @@ statement; a hot statement that would come first runs through SQLAlchemy instead
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import TextClause, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 _PARAMETER = re.compile(r"(?<![:\w\x5c]):(\w+)(?![:\w])")  # SQLAlchemy's rule for text() (no `\:` escapes here)
 
@@ -62,3 +68,43 @@ async def fetchrow(session: AsyncSession, sql: Sql, params: Mapping[str, Any]) -
         return None if row is None else dict(row)
     record = await driver.fetchrow(sql.positional, *sql.args(params))
     return None if record is None else dict(record)
+
+
+async def executemany(session: AsyncSession, sql: Sql, rows: Sequence[Mapping[str, Any]]) -> None:
+    if (driver := await _driver(session)) is None:
+        await session.execute(sql.clause, list(rows))
+    else:
+        await driver.executemany(sql.positional, [sql.args(row) for row in rows])
+
+
+async def fetchrow_committed(session: AsyncSession, sql: Sql, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """One read of committed data, outside the unit of work: on a pooled driver connection in autocommit
+    (no BEGIN/COMMIT round trips, no SQLAlchemy layer). Call it before the unit of work has written
+    anything it should see; it is the status read's first and usually only statement."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)  # the app's sessions are bound to its engine
+    async with _pooled_driver(engine) as connection:
+        record = await connection.fetchrow(sql.positional, *sql.args(params))
+    return None if record is None else dict(record)
+
+
+@asynccontextmanager
+async def _pooled_driver(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """The pooled asyncpg connection itself, checked out without an `AsyncConnection` around it (half
+    the client CPU of a status read's round trip). SQLAlchemy never sees what runs here, so it cannot
+    notice a lost server: a connection found closed is invalidated here, and the pool with it (its
+    other connections predate the loss too), as SQLAlchemy does when its own statements meet a
+    disconnect. Otherwise a restarted server would be answered 503 by every read, for ever, as long as
+    only these paths ran."""
+    pooled = await engine.raw_connection()
+    connection = pooled.driver_connection
+    assert connection is not None  # a checked-out connection has its driver connection
+    try:
+        yield connection
+    except BaseException as exc:
+        if connection.is_closed():
+            await greenlet_spawn(pooled.invalidate, exc)
+            await engine.dispose()
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)  # back to the pool (a no-op reset: nothing began here)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -16,6 +15,7 @@ from api.disputes import services
 from api.disputes.schemas import DisputePage, DisputeRead, DisputeStatus, RecoveryAttemptCreate, RecoveryAttemptRead
 from api.idempotency import Idempotency
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.state import AppState
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 
@@ -26,7 +26,10 @@ class DisputeController(Controller):
 
     @get("/{dispute_id:uuid}", summary="A dispute with its SLA clocks, breaches and recovery attempts (ops, creator)")
     async def read(
-        self, dispute_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        dispute_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> DisputeRead:
         async with state.db.transaction() as session:
             return await services.read(session, principal, dispute_id)
@@ -34,7 +37,7 @@ class DisputeController(Controller):
     @get("", summary="Disputes, oldest opened first (ops)", guards=[allow(Role.ops)])
     async def list_disputes(
         self,
-        state: State,
+        state: AppState,
         status: Annotated[DisputeStatus | None, QueryParameter()] = None,
         escalated: Annotated[bool | None, QueryParameter()] = None,
         cursor: Annotated[str | None, QueryParameter()] = None,
@@ -50,7 +53,10 @@ class DisputeController(Controller):
         guards=[allow(Role.ops)],
     )
     async def acknowledge(
-        self, dispute_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        dispute_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> DisputeRead:
         async with state.db.transaction() as session:
             return await services.acknowledge(session, principal, dispute_id, datetime.now(UTC))
@@ -62,7 +68,10 @@ class DisputeController(Controller):
         guards=[allow(Role.ops)],
     )
     async def triage(
-        self, dispute_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        dispute_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> DisputeRead:
         async with state.db.transaction() as session:
             return await services.triage(session, principal, dispute_id, datetime.now(UTC))

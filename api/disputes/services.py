@@ -16,7 +16,6 @@ from typing import Literal, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal, Role
-from api.db.engine import Database
 from api.db.models import Dispute, DisputeRecoveryAttempt, DisputeSlaBreach, Support
 from api.disputes import repositories as repo
 from api.disputes.schemas import (
@@ -34,6 +33,7 @@ from api.errors import Conflict, NotFound
 from api.events.landing import land_server_event, server_event
 from api.journal import repositories as journal_repo
 from api.journal import services as journal
+from api.journal.chart import Cause
 from api.notifications import services as notifications
 from api.pagination import decode_cursor, encode_cursor
 from api.settings import DisputeSettings
@@ -144,7 +144,7 @@ async def open_dispute(
             session,
             "dispute_opened",
             dedupe_key=dispute.provider_dispute_id,
-            payload=_notice(dispute),
+            payload=notice(dispute),
             recipients=await notifications.project_audience(session, dispute.project_id),
             now=now,
         )
@@ -211,14 +211,14 @@ async def true_up_losses(
             await journal.post(
                 session,
                 "loss_booking",
-                journal.Cause(**{**cause.__dict__, "key": f"{cause.key}:{booked + uncovered}"}),
+                Cause(**{**cause.__dict__, "key": f"{cause.key}:{booked + uncovered}"}),
                 uncovered,
                 dispute.currency,
             )
 
 
-def _cause(kind: str, dispute: Dispute, support: Support, at: datetime, provider_event_id: str) -> journal.Cause:
-    return journal.Cause(
+def _cause(kind: str, dispute: Dispute, support: Support, at: datetime, provider_event_id: str) -> Cause:
+    return Cause(
         key=f"{kind}:{dispute.provider_dispute_id}",
         occurred_at=at,
         project_id=support.project_id,
@@ -229,7 +229,7 @@ def _cause(kind: str, dispute: Dispute, support: Support, at: datetime, provider
     )
 
 
-def _notice(dispute: Dispute) -> dict[str, object]:
+def notice(dispute: Dispute) -> dict[str, object]:
     """What a dispute notification carries (JSON-ready)."""
     return {
         "dispute_id": str(dispute.dispute_id),
@@ -374,43 +374,3 @@ def _attempt_read(a: DisputeRecoveryAttempt) -> RecoveryAttemptRead:
         created_by=a.created_by,
         created_at=a.created_at,
     )
-
-
-# --- the SLA sweep (a worker step) ------------------------------------------------------------
-
-
-def missed_clocks(dispute: Dispute, now: datetime) -> list[tuple[SlaClock, datetime]]:
-    """Clocks of an open dispute that passed before `now` without (or before) their stamp."""
-    clocks: list[tuple[SlaClock, datetime, datetime | None]] = [
-        ("ack", dispute.ack_due_at, dispute.acked_at),
-        ("triage", dispute.triage_due_at, dispute.triaged_at),
-        ("resolution", dispute.resolution_due_at, None),  # resolving closes the dispute: open means unresolved
-    ]
-    return [(clock, due) for clock, due, stamp in clocks if due < now and (stamp is None or stamp > due)]
-
-
-async def sweep_sla(db: Database, now: datetime, *, limit: int = 200) -> int:
-    """Log each newly missed clock of up to `limit` open disputes, escalate them, notify ops once per breach.
-
-    Safe to run from any number of workers at once: disputes are claimed with SKIP LOCKED, and the breach
-    row's key (dispute, clock) plus the notification's dedupe key make every breach report once.
-    Returns the number of new breaches.
-    """
-    new = 0
-    async with db.transaction() as session:
-        for dispute in await repo.claim_due_for_breach(session, now, limit):
-            for clock, due in missed_clocks(dispute, now):
-                if not await repo.insert_breach(session, dispute.dispute_id, clock, due, now):
-                    continue
-                new += 1
-                if not dispute.escalated:
-                    dispute.escalated, dispute.escalation_reason = True, f"{clock} deadline missed"
-                await notifications.notify(
-                    session,
-                    "dispute_sla_breach",
-                    dedupe_key=f"{dispute.dispute_id}:{clock}",
-                    payload={**_notice(dispute), "clock": clock, "due_at": due.isoformat()},
-                    recipients={},
-                    now=now,
-                )
-    return new

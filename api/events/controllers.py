@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Controller, Request, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import RawBody
@@ -13,6 +12,7 @@ from litestar.params import RawBody
 from api.auth import Principal
 from api.events import services
 from api.events.schemas import MAX_EVENTS_PER_BATCH, Accepted
+from api.state import AppState
 
 
 @dataclass
@@ -47,14 +47,16 @@ class EventsController(Controller):
         description='Body `{"events": [...]}`: at most 500 elements and 1 MiB. Every element is landed as-is '
         "for the pipeline to validate against event-contract-v1; rate limited per client.",
         operation_class=LandEventsOperation,
+        opt={"access": "optional"},
     )
     async def land(
         self,
         body: RawBody,
         request: Request,  # type: ignore[type-arg]
-        state: State,
+        state: AppState,
         optional_principal: NamedDependency[Principal | None],
     ) -> Accepted:
         host = request.client.host if request.client else "unknown"
         client = str(optional_principal.user_id) if optional_principal else f"ip:{host}"
-        return await services.land(state.db, client, body)
+        async with state.db.transaction() as session:
+            return await services.land(session, client, body)

@@ -8,20 +8,17 @@ with different ids.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db import hot
+from api.events import repositories as repo
+from api.timestamps import rfc3339
 
 SCHEMA_VERSION = "1.0"
 _NAMESPACE = uuid.UUID("6f1c1f7e-7d0c-4a57-9d38-5f8f3b0c2a11")
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def server_event(
@@ -45,8 +42,5 @@ def server_event(
     }
 
 
-_LAND = hot.Sql("insert into event_landing (source, raw) values ('server', :raw)")
-
-
 async def land_server_event(session: AsyncSession, event: dict[str, Any]) -> None:
-    await hot.execute(session, _LAND, {"raw": msgspec.json.encode(event).decode()})
+    await repo.land_server(session, msgspec.json.encode(event).decode())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db.engine import Database
 from api.errors import MAX_JSON_DEPTH, DomainError, FieldError, MalformedBody, ValidationFailed
 from api.events import repositories as repo
 from api.events.schemas import MAX_EVENTS_PER_BATCH, Accepted, EventBatch
@@ -63,12 +63,9 @@ def _check_depth(raw: str) -> None:
         raise MalformedBody(f"JSON nested deeper than {MAX_JSON_DEPTH} levels is not accepted.")
 
 
-async def land(db: Database, client_key: str, body: bytes) -> Accepted:
+async def land(session: AsyncSession, client_key: str, body: bytes) -> Accepted:
     raws = parse_batch(body)
-    async with db.driver() as connection, connection.transaction():
-        if await repo.hit(connection, client_key) > BATCHES_PER_MINUTE:
-            raise RateLimited(
-                f"At most {BATCHES_PER_MINUTE} batches per minute per client.", headers={"Retry-After": "60"}
-            )
-        await repo.land(connection, raws)
+    if await repo.hit(session, client_key) > BATCHES_PER_MINUTE:
+        raise RateLimited(f"At most {BATCHES_PER_MINUTE} batches per minute per client.", headers={"Retry-After": "60"})
+    await repo.land(session, raws)
     return Accepted(accepted=len(raws))

@@ -1,4 +1,5 @@
-"""The chart of accounts: which accounts each entry type debits and credits (api.md, "Journal").
+"""The chart of accounts: which accounts each entry type debits and credits (api.md, "Journal"), and the
+`Cause` every entry answers for: the journal's vocabulary, below both its services and its repositories.
 
 One table, so the whole double-entry behaviour is visible on one screen. Amounts are integer minor
 units; a debit is positive and a credit negative, so every entry sums to zero per currency.
@@ -6,6 +7,9 @@ units; a debit is positive and a credit negative, so every entry sums to zero pe
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Account = Literal["provider_balance", "creator_payable", "disputed_funds", "dispute_loss_expense"]
@@ -33,3 +37,17 @@ CHART: dict[Posting, tuple[EntryType, Account, Account]] = {
 
 # Accounts kept per project (the others are platform-wide).
 PROJECT_ACCOUNTS: frozenset[Account] = frozenset({"creator_payable"})
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What an entry answers for; `key` makes posting idempotent."""
+
+    key: str
+    occurred_at: datetime
+    project_id: uuid.UUID | None = None
+    support_id: uuid.UUID | None = None
+    payout_id: uuid.UUID | None = None
+    dispute_id: uuid.UUID | None = None
+    provider_event_id: str | None = None
+    provider_object_id: str | None = None

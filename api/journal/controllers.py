@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -17,6 +16,7 @@ from api.journal import reconciliation, services
 from api.journal.chart import EntryType
 from api.journal.schemas import Balances, JournalPage, ReconciliationCheckRead, ReconciliationRequest
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, representable_instant
+from api.state import AppState
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 
@@ -28,7 +28,7 @@ class JournalController(Controller):
     @get("/journal/entries", summary="Journal entries with their lines, oldest first (ops)", guards=[allow(Role.ops)])
     async def entries(
         self,
-        state: State,
+        state: AppState,
         entry_type: Annotated[EntryType | None, QueryParameter()] = None,
         project_id: Annotated[uuid.UUID | None, QueryParameter()] = None,
         since: Annotated[datetime | None, QueryParameter(description="occurred_at ≥ since")] = None,
@@ -46,7 +46,10 @@ class JournalController(Controller):
         summary="Balance per account, project and currency; totals are always 0 (ops)",
         guards=[allow(Role.ops)],
     )
-    async def balances(self, state: State) -> Balances:
+    async def balances(
+        self,
+        state: AppState,
+    ) -> Balances:
         async with state.db.transaction() as session:
             return await services.balances(session)
 
@@ -61,7 +64,7 @@ class JournalController(Controller):
         data: JSONBody[ReconciliationRequest],
         principal: NamedDependency[Principal],
         idempotency: NamedDependency[Idempotency],
-        state: State,
+        state: AppState,
     ) -> Response[ReconciliationCheckRead]:
         return await idempotency.run(lambda session: reconciliation.run_check(session, state.payments, principal, data))
 
@@ -70,6 +73,10 @@ class JournalController(Controller):
         summary="A reconciliation check's results (ops)",
         guards=[allow(Role.ops)],
     )
-    async def get_check(self, check_id: FromPath[uuid.UUID], state: State) -> ReconciliationCheckRead:
+    async def get_check(
+        self,
+        check_id: FromPath[uuid.UUID],
+        state: AppState,
+    ) -> ReconciliationCheckRead:
         async with state.db.transaction() as session:
             return await reconciliation.get_check(session, check_id)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Date, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import hot
 from api.db.models import JournalEntry, JournalLine
+from api.journal.chart import Cause
 from api.pagination import Position
-
-if TYPE_CHECKING:
-    from api.journal.services import Cause
 
 # provider_balance moves under these reporting categories (the same mapping as the dbt seed
 # journal_entry_categories, which the reconciliation marts use).

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.journal import repositories as repo
-from api.journal.chart import CHART, PROJECT_ACCOUNTS, Posting
+from api.journal.chart import CHART, PROJECT_ACCOUNTS, Cause, Posting
 from api.journal.schemas import Balance, Balances, CurrencyTotal, JournalEntryRead, JournalLineRead, JournalPage
 from api.pagination import decode_cursor, encode_cursor
-
-
-@dataclass(frozen=True)
-class Cause:
-    """What an entry answers for; `key` makes posting idempotent."""
-
-    key: str
-    occurred_at: datetime
-    project_id: uuid.UUID | None = None
-    support_id: uuid.UUID | None = None
-    payout_id: uuid.UUID | None = None
-    dispute_id: uuid.UUID | None = None
-    provider_event_id: str | None = None
-    provider_object_id: str | None = None
 
 
 async def post(session: AsyncSession, posting: Posting, cause: Cause, amount_minor: int, currency: str) -> bool:

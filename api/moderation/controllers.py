@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -14,6 +13,7 @@ from api.auth import Principal, Role, allow
 from api.idempotency import Idempotency
 from api.moderation import services
 from api.moderation.schemas import ProjectModeration, ReportCreate, ReportCreated, ReviewDecision, ReviewRead
+from api.state import AppState
 
 
 class ModerationController(Controller):
@@ -37,7 +37,11 @@ class ModerationController(Controller):
         summary="A project's reports and review cases (ops)",
         guards=[allow(Role.ops)],
     )
-    async def project_moderation(self, project_id: FromPath[uuid.UUID], state: State) -> ProjectModeration:
+    async def project_moderation(
+        self,
+        project_id: FromPath[uuid.UUID],
+        state: AppState,
+    ) -> ProjectModeration:
         async with state.db.transaction() as session:
             return await services.project_moderation(session, project_id)
 
@@ -52,7 +56,7 @@ class ModerationController(Controller):
         review_id: FromPath[uuid.UUID],
         data: JSONBody[ReviewDecision],
         principal: NamedDependency[Principal],
-        state: State,
+        state: AppState,
     ) -> ReviewRead:
         async with state.db.transaction() as session:
             return await services.decide(session, principal, review_id, data, datetime.now(UTC))

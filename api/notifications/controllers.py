@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, get, post, put
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -15,6 +14,7 @@ from api.auth import Principal, Role, allow
 from api.notifications import services
 from api.notifications.schemas import ContactRead, ContactUpdate, InboxItem, InboxPage, Queues
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.state import AppState
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
 
@@ -27,7 +27,7 @@ class NotificationController(Controller):
     async def inbox(
         self,
         principal: NamedDependency[Principal],
-        state: State,
+        state: AppState,
         cursor: Annotated[str | None, QueryParameter()] = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> InboxPage:
@@ -36,14 +36,20 @@ class NotificationController(Controller):
 
     @post("/me/notifications/{notification_id:uuid}/read", status_code=200, summary="Mark an inbox item read")
     async def mark_read(
-        self, notification_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        notification_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> InboxItem:
         async with state.db.transaction() as session:
             return await services.mark_read(session, principal, notification_id, datetime.now(UTC))
 
     @put("/me/contact", summary="Where email and push notifications reach me (the app registers its APNs token)")
     async def set_contact(
-        self, data: JSONBody[ContactUpdate], principal: NamedDependency[Principal], state: State
+        self,
+        data: JSONBody[ContactUpdate],
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> ContactRead:
         async with state.db.transaction() as session:
             return await services.set_contact(session, principal, data)
@@ -53,6 +59,9 @@ class NotificationController(Controller):
         summary="Notification backlog, oldest age and dead deliveries per channel (ops)",
         guards=[allow(Role.ops)],
     )
-    async def queues(self, state: State) -> Queues:
+    async def queues(
+        self,
+        state: AppState,
+    ) -> Queues:
         async with state.db.transaction() as session:
             return await services.queues(session, datetime.now(UTC))

@@ -2,7 +2,7 @@
 
 `notify` is the only producer: one `notification_events` row per business fact (unique
 `dedupe_key`, so a redelivered webhook produces nothing new) and one delivery per recipient x
-channel from `MATRIX`. Delivery itself is the worker's (`api.notifications.delivery`).
+channel from `MATRIX`. Delivery itself is the worker's (`api.notifications.jobs`).
 """
 
 from __future__ import annotations

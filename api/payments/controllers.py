@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from litestar import Controller, Request, post
-from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Parameter, RequestBody, Schema
 
+from api.db.engine import Database
 from api.payments import services
 from api.payments.schemas import WebhookReceipt
+from api.state import AppState
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,12 +60,27 @@ class StripeWebhookController(Controller):
         summary="Stripe webhook (the only source of payment finality)",
         operation_class=StripeWebhookOperation,
     )
-    async def stripe_webhook(self, request: Request, state: State) -> WebhookReceipt:  # type: ignore[type-arg]
-        payload = await request.body()
-        return await services.receive(
-            state.db,
-            state.payments,
-            payload,
-            request.headers.get("stripe-signature"),
-            state.settings,
-        )
+    async def stripe_webhook(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        state: AppState,
+    ) -> WebhookReceipt:
+        received = services.verify(state.payments, await request.body(), request.headers.get("stripe-signature"))
+        try:
+            async with state.db.transaction() as session:
+                return await services.handle(
+                    session, received, disputes=state.settings.disputes, payout_country=state.settings.payout_country
+                )
+        except Exception:
+            await _keep_unhandled(state.db, received)
+            raise
+
+
+async def _keep_unhandled(db: Database, received: services.Received) -> None:
+    """The event is kept even when its handling failed (a failure to keep it is logged, and the
+    handler's error is the one answered)."""
+    try:
+        async with db.transaction() as session:
+            await services.keep_unhandled(session, received)
+    except Exception:
+        log.exception("stripe event %s could not be kept after its handling failed", received.event.id)

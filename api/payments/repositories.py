@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import hot
 
@@ -44,9 +44,9 @@ class InboxEvent:
         return dict(vars(self))  # not dataclasses.asdict: it deep-copies every value
 
 
-async def store(connection: AsyncConnection, event: InboxEvent) -> None:
+async def store(session: AsyncSession, event: InboxEvent) -> None:
     """Insert the event unless its id is already stored."""
-    await connection.execute(_STORE, event.params())
+    await session.execute(_STORE, event.params())
 
 
 async def store_to_handle(session: AsyncSession, event: InboxEvent) -> bool:

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
@@ -15,6 +14,7 @@ from api.auth import Principal, Role, allow
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.payouts import services
 from api.payouts.schemas import PayoutPage
+from api.state import AppState
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size.")]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page.")]
@@ -33,7 +33,7 @@ class PayoutController(Controller):
         self,
         project_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        state: State,
+        state: AppState,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> PayoutPage:

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -15,6 +14,7 @@ from api.idempotency import Idempotency
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.projects import services
 from api.projects.schemas import FeedPage, ProjectCreate, ProjectRead, ProjectUpdateCreate, ProjectUpdateRead
+from api.state import AppState
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size.")]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page.")]
@@ -35,14 +35,21 @@ class ProjectController(Controller):
 
     @get("/projects/{project_id:uuid}", summary="Read a project with its tiers and playback policy")
     async def get_project(
-        self, project_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        project_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> ProjectRead:
         async with state.db.transaction() as session:
             return await services.get_project(session, principal, project_id)
 
     @get("/feed", summary="Live projects, newest first")
     async def feed(
-        self, principal: NamedDependency[Principal], state: State, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
+        self,
+        principal: NamedDependency[Principal],
+        state: AppState,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> FeedPage:
         async with state.db.transaction() as session:
             return await services.feed(session, cursor, limit)

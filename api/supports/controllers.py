@@ -9,13 +9,14 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.datastructures import ResponseHeader, State
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from api.auth import Principal, Role, allow
 from api.idempotency import Idempotency
+from api.state import AppState
 from api.supports import services
 from api.supports.schemas import SupportConfirmed, SupportPrepare, SupportPrepared, SupportRead
 
@@ -52,7 +53,7 @@ class SupportController(Controller):
         support_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         idempotency: NamedDependency[Idempotency],
-        state: State,
+        state: AppState,
     ) -> Response[SupportConfirmed]:
         return await idempotency.run(
             lambda session: services.confirm(session, principal, support_id, state.payments, datetime.now(UTC)),
@@ -71,10 +72,11 @@ class SupportController(Controller):
         self,
         support_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        state: State,
+        state: AppState,
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match")] = None,
     ) -> Response[SupportRead]:  # the body is encoded here, once, to derive its ETag
-        support = await services.read(state.db, principal, support_id, datetime.now(UTC))
+        async with state.db.transaction() as session:
+            support = await services.read(session, principal, support_id, datetime.now(UTC))
         body = msgspec.json.encode(support)
         tag = _etag(body)
         if _not_modified(if_none_match, tag):
@@ -93,7 +95,7 @@ class SupportController(Controller):
         support_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         idempotency: NamedDependency[Idempotency],
-        state: State,
+        state: AppState,
     ) -> Response[SupportRead]:
         return await idempotency.run(
             lambda session: services.cancel(session, principal, support_id, state.payments, datetime.now(UTC)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -106,7 +107,8 @@ async def expired_prepared_ids(session: AsyncSession, now: datetime, limit: int)
     return list((await session.scalars(query)).all())
 
 
-_STATUS_DOCUMENT_SQL = """
+_STATUS_DOCUMENT = hot.Sql(
+    """
     select s.support_id, s.status, s.project_id, s.tier_id, s.amount_minor, s.currency, s.policy_snapshot::text
            as policy_snapshot, s.payment_intent_id, s.succeeded_at, s.supporter_id, s.expires_at, p.creator_id,
            (select d.dispute_id from disputes d where d.support_id = s.support_id
@@ -117,10 +119,16 @@ _STATUS_DOCUMENT_SQL = """
                      'provider_event_id', h.provider_event_id) order by h.history_id), '[]')::text
               from support_status_history h where h.support_id = s.support_id) as history
       from supports s join projects p on p.project_id = s.project_id
-     where s.support_id = $1
+     where s.support_id = :support_id
 """
+)
 
 
-async def status_document(connection: Any, support_id: uuid.UUID) -> Any:
-    """Everything the canonical status read shows, in one round trip (on the asyncpg connection)."""
-    return await connection.fetchrow(_STATUS_DOCUMENT_SQL, support_id)
+async def committed_status_document(session: AsyncSession, support_id: uuid.UUID) -> Mapping[str, Any] | None:
+    """Everything the canonical status read shows, as committed, in one autocommit round trip."""
+    return await hot.fetchrow_committed(session, _STATUS_DOCUMENT, {"support_id": support_id})
+
+
+async def status_document(session: AsyncSession, support_id: uuid.UUID) -> Mapping[str, Any] | None:
+    """The same document as the unit of work sees it (after its writes)."""
+    return await hot.fetchrow(session, _STATUS_DOCUMENT, {"support_id": support_id})

@@ -14,11 +14,11 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal, Role
-from api.db.engine import Database
 from api.db.models import Dispute, Support
 from api.errors import Conflict, DomainError, NotFound
 from api.events.landing import land_server_event, server_event
 from api.journal import services as journal
+from api.journal.chart import Cause
 from api.notifications import services as notifications
 from api.payments.gateway import PaymentGateway
 from api.projects import repositories as projects
@@ -255,18 +255,16 @@ async def confirm(
     )
 
 
-async def read(db: Database, viewer: Principal, support_id: uuid.UUID, now: datetime) -> SupportRead:
-    """The canonical status: one autocommit query; a due expiry is applied first (lazily)."""
-    async with db.driver() as connection:
-        row = await repo.status_document(connection, support_id)
+async def read(session: AsyncSession, viewer: Principal, support_id: uuid.UUID, now: datetime) -> SupportRead:
+    """The canonical status: one autocommit query; a due expiry is applied first (lazily), in the unit of work."""
+    row = await repo.committed_status_document(session, support_id)
     if row is None or not _may_read(viewer, row["supporter_id"], row["creator_id"]):
         raise SupportNotFound("Support not found.")
     if row["status"] == "prepared" and now >= row["expires_at"]:
-        async with db.transaction() as session:
-            support = await repo.get(session, support_id, for_update=True)
-            assert support is not None
-            await _expire_if_due(session, support, now)
-            return await support_read(session, support)
+        support = await repo.get(session, support_id, for_update=True)
+        assert support is not None
+        await _expire_if_due(session, support, now)
+        return await support_read(session, support)
     return _document(row)
 
 
@@ -326,10 +324,7 @@ def cancellable_until(support: Support, succeeded_at: datetime) -> datetime:
 
 async def support_read(session: AsyncSession, support: Support) -> SupportRead:
     """The status document as the transaction sees it (after a write)."""
-    await session.flush()
-    connection = await (await session.connection()).get_raw_connection()
-    row = await repo.status_document(connection.driver_connection, support.support_id)
-    return _document(row)
+    return _document(await repo.status_document(session, support.support_id))
 
 
 def _document(row: Any) -> SupportRead:
@@ -377,7 +372,7 @@ async def record_capture(
     posted = await journal.post(
         session,
         "support_hold",
-        journal.Cause(
+        Cause(
             key=f"support_hold:{support.support_id}",
             occurred_at=captured_at,
             project_id=support.project_id,
@@ -443,7 +438,7 @@ async def record_refund(
     await journal.post(
         session,
         "refund",
-        journal.Cause(
+        Cause(
             key=f"refund:{support.support_id}:{refunded_total}",
             occurred_at=refunded_at,
             project_id=support.project_id,

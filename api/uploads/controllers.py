@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, head, patch, post, route
-from litestar.datastructures import MutableScopeHeaders, State
-from litestar.di import NamedDependency, Provide
+from litestar.datastructures import MutableScopeHeaders
+from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
 from litestar.exceptions import InternalServerException
 from litestar.openapi.datastructures import ResponseSpec
@@ -20,28 +19,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Principal, Role, allow
 from api.errors import PROBLEM_JSON, Problem, problem_specs
+from api.state import AppState
 from api.uploads import receiving, services, tus
-from api.uploads.digests import RunningDigests
 from api.uploads.schemas import UploadCreated, UploadRead
-from api.uploads.storage import UploadStorage, storage_from
 
 BODY_IDLE_SECONDS = 60.0  # a PATCH that sends nothing for this long is cut: it holds the upload's row lock
 
 AnyRequest = Request[Any, Any, Any]
-
-
-@dataclass(frozen=True)
-class UploadRuntime:
-    storage: UploadStorage
-    digests: RunningDigests
-
-
-async def provide_uploads(state: State) -> UploadRuntime:
-    """Dependency `uploads`: one per app, made on first use (the digests must outlive a request)."""
-    runtime: UploadRuntime | None = state.get("uploads")
-    if runtime is None:
-        runtime = state.uploads = UploadRuntime(storage_from(state.settings), RunningDigests())
-    return runtime
 
 
 def tus_resumable_header(app: ASGIApp) -> ASGIApp:
@@ -110,7 +94,6 @@ class UploadController(Controller):
 
     path = "/v1/uploads"
     tags = ["uploads"]
-    dependencies = {"uploads": Provide(provide_uploads)}
     exception_handlers = {services.ChecksumMismatch: checksum_mismatch_problem}
 
     # Named to sort first: Litestar registers a controller's handlers by name, and only an OPTIONS
@@ -121,7 +104,7 @@ class UploadController(Controller):
         status_code=204,
         middleware=TUS_MIDDLEWARE,
         summary="tus discovery",
-        opt={"problems": False},  # always 204 with the tus headers
+        opt={"problems": False, "access": "public"},  # always 204 with the tus headers, for anyone (discovery)
         responses=_headers_only(204, "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"),
     )
     async def advertise(self) -> Response[None]:
@@ -144,7 +127,10 @@ class UploadController(Controller):
         guards=[allow(Role.creator)],
     )
     async def create(
-        self, request: AnyRequest, principal: NamedDependency[Principal], state: State
+        self,
+        request: AnyRequest,
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> Response[UploadCreated]:
         length = tus.upload_length(request.headers.get("upload-length"))
         meta = tus.metadata(request.headers.get("upload-metadata"))
@@ -165,9 +151,13 @@ class UploadController(Controller):
         guards=[allow(Role.creator)],
     )
     async def offset(
-        self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        upload_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> Response[None]:
-        upload = await services.offset_of(state.db, principal, upload_id, datetime.now(UTC))
+        async with state.db.transaction() as session:
+            upload = await services.offset_of(session, principal, upload_id, datetime.now(UTC))
         headers = {
             "Upload-Offset": str(upload.offset),
             "Upload-Length": str(upload.size),
@@ -192,22 +182,22 @@ class UploadController(Controller):
         upload_id: FromPath[uuid.UUID],
         request: AnyRequest,
         principal: NamedDependency[Principal],
-        uploads: NamedDependency[UploadRuntime],
-        state: State,
+        state: AppState,
     ) -> Response[None]:
         tus.check_patch_content_type(request.headers.get("content-type"))
-        upload = await receiving.append(
-            state.db,
-            uploads.storage,
-            uploads.digests,
-            principal,
-            upload_id,
-            offset=tus.upload_offset(request.headers.get("upload-offset")),
-            content_length=request.content_length,
-            checksum=tus.chunk_checksum(request.headers.get("upload-checksum")),
-            body=body_chunks(request),
-            now=datetime.now(UTC),
-        )
+        async with state.db.transaction() as session:
+            upload = await receiving.append(
+                session,
+                state.upload_storage,
+                state.upload_digests,
+                principal,
+                upload_id,
+                offset=tus.upload_offset(request.headers.get("upload-offset")),
+                content_length=request.content_length,
+                checksum=tus.chunk_checksum(request.headers.get("upload-checksum")),
+                body=body_chunks(request),
+                now=datetime.now(UTC),
+            )
         return Response(
             None, status_code=204, headers={"Upload-Offset": str(upload.offset), **_expiry(upload.expires_at)}
         )
@@ -226,16 +216,22 @@ class UploadController(Controller):
         self,
         upload_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
-        uploads: NamedDependency[UploadRuntime],
-        state: State,
+        state: AppState,
     ) -> None:
-        await services.terminate(state.db, uploads.storage, uploads.digests, principal, upload_id, datetime.now(UTC))
+        async with state.db.transaction() as session:
+            await services.terminate(
+                session, state.upload_storage, state.upload_digests, principal, upload_id, datetime.now(UTC)
+            )
 
     @get("/{upload_id:uuid}", summary="Upload status (owner; ops may read)", guards=[allow(Role.creator, Role.ops)])
     async def read(
-        self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        upload_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> UploadRead:
-        return await services.status(state.db, principal, upload_id)
+        async with state.db.transaction() as session:
+            return await services.status(session, principal, upload_id)
 
     @post(
         "/{upload_id:uuid}/complete",
@@ -244,9 +240,13 @@ class UploadController(Controller):
         guards=[allow(Role.creator)],
     )
     async def complete(
-        self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        upload_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> UploadRead:
-        return await services.complete(state.db, principal, upload_id)
+        async with state.db.transaction() as session:
+            return await services.complete(session, principal, upload_id)
 
     @post(
         "/{upload_id:uuid}/retry",
@@ -255,6 +255,10 @@ class UploadController(Controller):
         guards=[allow(Role.creator)],
     )
     async def retry(
-        self, upload_id: FromPath[uuid.UUID], principal: NamedDependency[Principal], state: State
+        self,
+        upload_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        state: AppState,
     ) -> UploadRead:
-        return await services.retry(state.db, principal, upload_id, datetime.now(UTC))
+        async with state.db.transaction() as session:
+            return await services.retry(session, principal, upload_id, datetime.now(UTC))

@@ -18,7 +18,7 @@ import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
-from api.db.engine import Database
+from api.db.engine import after_commit, raise_after_commit
 from api.db.models import Upload
 from api.errors import DomainError
 from api.uploads.digests import RunningDigests, file_sha256
@@ -58,7 +58,7 @@ class _Received:
 
 
 async def append(
-    db: Database,
+    session: AsyncSession,
     storage: UploadStorage,
     digests: RunningDigests,
     principal: Principal,
@@ -70,35 +70,41 @@ async def append(
     body: AsyncIterator[bytes],
     now: datetime,
 ) -> Upload:
-    """Stream `body` to storage at `offset`, holding the row lock so concurrent PATCHes never interleave."""
-    async with db.transaction() as session:
-        upload = await lock_owned(session, principal, upload_id)
-        if past_expiry(upload, now):
-            await transition(session, upload, "failed", reason="no bytes for 24 h", now=now, failure="expired")
-            received = _Received(error=UploadExpired("The upload expired (no bytes for 24 h)."))
-        else:
-            refuse_gone(upload)
-            if offset != upload.offset:  # any wrong offset, one beyond the length included (tus: 409)
-                raise UploadOffsetMismatch(
-                    f"Upload-Offset is {offset} but the upload is at {upload.offset}.",
-                    headers={"Upload-Offset": str(upload.offset)},
-                )
-            if content_length is not None and offset + content_length > upload.size:
-                raise UploadLengthExceeded(f"The body would take the upload past its {upload.size} bytes.")
-            if upload.state not in RECEIVING:  # every byte is in: only an empty PATCH fits
-                if content_length != 0:
-                    raise UploadLengthExceeded("Every byte of this upload has arrived.")
-                return upload
-            received = await _receive(session, storage, digests, upload, body, checksum, now)
-        key, committed = upload.storage_key, upload.offset
-    if received.delete_bytes:
-        await storage.delete(key)
-    if received.digest is not None:
-        digests.remember(upload_id, committed, received.digest)
+    """Stream `body` to storage at `offset`, holding the row lock so concurrent PATCHes never interleave.
+
+    What the bytes leave behind (stored bytes to drop, the running digest to keep or forget, a refusal
+    whose state change must persist) follows the unit of work's commit."""
+    upload = await lock_owned(session, principal, upload_id)
+    if past_expiry(upload, now):
+        await transition(session, upload, "failed", reason="no bytes for 24 h", now=now, failure="expired")
+        received = _Received(error=UploadExpired("The upload expired (no bytes for 24 h)."))
     else:
-        digests.forget(upload_id)
+        refuse_gone(upload)
+        if offset != upload.offset:  # any wrong offset, one beyond the length included (tus: 409)
+            raise UploadOffsetMismatch(
+                f"Upload-Offset is {offset} but the upload is at {upload.offset}.",
+                headers={"Upload-Offset": str(upload.offset)},
+            )
+        if content_length is not None and offset + content_length > upload.size:
+            raise UploadLengthExceeded(f"The body would take the upload past its {upload.size} bytes.")
+        if upload.state not in RECEIVING:  # every byte is in: only an empty PATCH fits
+            if content_length != 0:
+                raise UploadLengthExceeded("Every byte of this upload has arrived.")
+            return upload
+        received = await _receive(session, storage, digests, upload, body, checksum, now)
+    key, committed = upload.storage_key, upload.offset
+
+    async def settle() -> None:
+        if received.delete_bytes:
+            await storage.delete(key)
+        if received.digest is not None:
+            digests.remember(upload_id, committed, received.digest)
+        else:
+            digests.forget(upload_id)
+
+    after_commit(session, settle)
     if received.error is not None:
-        raise received.error
+        raise_after_commit(session, received.error)
     return upload
 
 

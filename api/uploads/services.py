@@ -19,7 +19,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
-from api.db.engine import Database
+from api.db.engine import after_commit
 from api.db.models import Upload
 from api.errors import Conflict, DomainError, NotFound
 from api.notifications import services as notifications
@@ -219,15 +219,13 @@ async def create(
     return upload_created(upload, deduplicated=False)
 
 
-async def status(db: Database, principal: Principal, upload_id: uuid.UUID) -> UploadRead:
-    async with db.transaction() as session:
-        return upload_read(_owned(await repo.get(session, upload_id), principal, ops_may_read=True))
+async def status(session: AsyncSession, principal: Principal, upload_id: uuid.UUID) -> UploadRead:
+    return upload_read(_owned(await repo.get(session, upload_id), principal, ops_may_read=True))
 
 
-async def offset_of(db: Database, principal: Principal, upload_id: uuid.UUID, now: datetime) -> Upload:
+async def offset_of(session: AsyncSession, principal: Principal, upload_id: uuid.UUID, now: datetime) -> Upload:
     """What tus HEAD reports; an upload past its expiry is gone even before the worker marks it."""
-    async with db.transaction() as session:
-        upload = _owned(await repo.get(session, upload_id), principal)
+    upload = _owned(await repo.get(session, upload_id), principal)
     refuse_gone(upload)
     if past_expiry(upload, now):
         raise UploadExpired("The upload expired (no bytes for 24 h); POST …/retry to resume it.")
@@ -235,7 +233,7 @@ async def offset_of(db: Database, principal: Principal, upload_id: uuid.UUID, no
 
 
 async def terminate(
-    db: Database,
+    session: AsyncSession,
     storage: UploadStorage,
     digests: RunningDigests,
     principal: Principal,
@@ -245,44 +243,44 @@ async def terminate(
     """tus termination: the bytes are deleted and the upload answers 410 from then on (its record stays).
 
     A ready upload is the creator's video (and may share its bytes with deduplicated ones): 409.
+    The bytes go once the state change has committed.
     """
-    async with db.transaction() as session:
-        upload = await lock_owned(session, principal, upload_id)
-        if upload.state == "ready":
-            raise UploadAlreadyReady("A ready upload cannot be terminated.")
-        if upload.state == "failed":
-            if not upload.retryable:
-                refuse_gone(upload)
-            upload.failure_reason, upload.retryable, upload.updated_at = "terminated", False, now
-        else:
-            await transition(
-                session, upload, "failed", reason="terminated by the creator", now=now, failure="terminated"
-            )
-        key = upload.storage_key
-    digests.forget(upload_id)
-    await storage.delete(key)
+    upload = await lock_owned(session, principal, upload_id)
+    if upload.state == "ready":
+        raise UploadAlreadyReady("A ready upload cannot be terminated.")
+    if upload.state == "failed":
+        if not upload.retryable:
+            refuse_gone(upload)
+        upload.failure_reason, upload.retryable, upload.updated_at = "terminated", False, now
+    else:
+        await transition(session, upload, "failed", reason="terminated by the creator", now=now, failure="terminated")
+    key = upload.storage_key
+
+    async def delete_bytes() -> None:
+        digests.forget(upload_id)
+        await storage.delete(key)
+
+    after_commit(session, delete_bytes)
 
 
-async def complete(db: Database, principal: Principal, upload_id: uuid.UUID) -> UploadRead:
+async def complete(session: AsyncSession, principal: Principal, upload_id: uuid.UUID) -> UploadRead:
     """Idempotent: the current status once every byte has arrived."""
-    async with db.transaction() as session:
-        upload = _owned(await repo.get(session, upload_id), principal)
+    upload = _owned(await repo.get(session, upload_id), principal)
     if upload.offset < upload.size:
         raise UploadIncomplete(f"{upload.offset} of {upload.size} bytes have arrived; PATCH the rest first.")
     return upload_read(upload)
 
 
-async def retry(db: Database, principal: Principal, upload_id: uuid.UUID, now: datetime) -> UploadRead:
+async def retry(session: AsyncSession, principal: Principal, upload_id: uuid.UUID, now: datetime) -> UploadRead:
     """processing_timeout -> processing again; expired -> receiving again from the stored offset."""
-    async with db.transaction() as session:
-        upload = await lock_owned(session, principal, upload_id)
-        target = retry_target(upload.failure_reason, upload.offset) if upload.state == "failed" else None
-        if target is None or not upload.retryable:
-            raise UploadNotRetryable(f"Only a retryable failed upload can be retried (this one is {upload.state}).")
-        reason = f"retry after {upload.failure_reason}"
-        await transition(session, upload, target, reason=reason, now=now)
-        if target == "processing":
-            upload.processing_started_at = now
-        else:
-            upload.expires_at = now + RECEIVE_WINDOW
-        return upload_read(upload)
+    upload = await lock_owned(session, principal, upload_id)
+    target = retry_target(upload.failure_reason, upload.offset) if upload.state == "failed" else None
+    if target is None or not upload.retryable:
+        raise UploadNotRetryable(f"Only a retryable failed upload can be retried (this one is {upload.state}).")
+    reason = f"retry after {upload.failure_reason}"
+    await transition(session, upload, target, reason=reason, now=now)
+    if target == "processing":
+        upload.processing_started_at = now
+    else:
+        upload.expires_at = now + RECEIVE_WINDOW
+    return upload_read(upload)

@@ -4,15 +4,15 @@
 
 from dagster import OpExecutionContext, job, op
 
-from dead_letter.replay import replay
-from pipelines import warehouse
+from pipelines.replay import replay
 from pipelines.resources import PatronageConfig
+from stores import warehouse
 
 
 @op
 def replay_dead_letters(context: OpExecutionContext, patronage: PatronageConfig) -> None:
     """Re-validate every dead letter not yet replayed; rescued events join raw.events."""
-    where = patronage.locations()
+    where = patronage.run_stores()
     with warehouse.open_warehouse(where.warehouse) as opened:
         result = replay(opened, where.dead_letter_dir, context.run_id)
     context.log.info(

@@ -8,9 +8,9 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from api.payments.gateway import PaymentGateway
 from api.settings import StripeSettings
-from pipelines import warehouse
 from pipelines.extracts import extract_oltp, load_provider_transactions, report_transactions
 from pipelines.resources import LOCAL_STRIPE_KEY, PatronageConfig
+from stores import warehouse
 
 # No `from __future__ import annotations` here: Dagster inspects the context parameter's real type.
 
@@ -18,7 +18,7 @@ from pipelines.resources import LOCAL_STRIPE_KEY, PatronageConfig
 @asset(group_name="extracts", compute_kind="postgres", key_prefix=["raw"], name="oltp_extracts")
 def oltp_extracts(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """raw.journal_lines, raw.supports and raw.disputes: full copies from the OLTP database."""
-    where = patronage.locations()
+    where = patronage.run_stores()
     with warehouse.open_warehouse(where.warehouse) as store:
         counts = extract_oltp(store, where.oltp_dsn)
     context.log.info(f"extracted {counts}")
@@ -29,7 +29,7 @@ def oltp_extracts(context: AssetExecutionContext, patronage: PatronageConfig) ->
 def provider_balance_transactions(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """raw.provider_balance_transactions: itemized balance-change report CSVs in
     PATRONAGE_PROVIDER_REPORTS_DIR when there are any, else the Stripe API (STRIPE_API_BASE honoured)."""
-    where = patronage.locations()
+    where = patronage.run_stores()
     transactions = report_transactions(Path(patronage.provider_reports_dir))
     source = "report_csv"
     if not transactions:

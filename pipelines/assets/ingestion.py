@@ -15,11 +15,11 @@ from dagster import (
     asset,
 )
 
-from pipelines import warehouse
 from pipelines.checks import conservation_in_warehouse, dead_letter_alert
 from pipelines.ingestion import Audit
 from pipelines.resources import OpsAlerts, PatronageConfig
-from pipelines.runs import Locations, ingest_landing_files, ingest_landing_table
+from pipelines.runs import RunStores, ingest_landing_files, ingest_landing_table
+from stores import warehouse
 
 
 def _checks(name: str) -> list[AssetCheckSpec]:
@@ -39,7 +39,7 @@ def _checks(name: str) -> list[AssetCheckSpec]:
 
 
 def _results(
-    context: AssetExecutionContext, audits: list[Audit], where: Locations, config: PatronageConfig, alerts: OpsAlerts
+    context: AssetExecutionContext, audits: list[Audit], where: RunStores, config: PatronageConfig, alerts: OpsAlerts
 ) -> Iterator[MaterializeResult[Any] | AssetCheckResult]:
     counts = {
         key: sum(getattr(a, key) for a in audits) for key in ("received", "accepted", "duplicates", "dead_lettered")
@@ -79,7 +79,7 @@ def landing_table_events(
     context: AssetExecutionContext, patronage: PatronageConfig, ops_alerts: OpsAlerts
 ) -> Iterator[Any]:
     """New rows of the OLTP `event_landing` table (client batches and server events), by watermark."""
-    where = patronage.locations()
+    where = patronage.run_stores()
     audits = _ingest_until_caught_up(
         lambda run_id: ingest_landing_table(where, run_id, workers=patronage.ingest_workers), context.run.run_id
     )
@@ -99,6 +99,6 @@ def landing_file_events(
 
     Runs after the table ingestion: DuckDB has one writer, and processing order is table then files.
     """
-    where = patronage.locations()
+    where = patronage.run_stores()
     audits = [ingest_landing_files(where, context.run.run_id, workers=patronage.ingest_workers)]
     yield from _results(context, audits, where, patronage, ops_alerts)

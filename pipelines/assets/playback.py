@@ -3,10 +3,10 @@
 from dagster import AssetExecutionContext, MaterializeResult, asset
 from dagster_dbt import get_asset_key_for_model
 
-from pipelines import warehouse
 from pipelines.assets.analytics import analytics_models
 from pipelines.playback import write_playback_caps
 from pipelines.resources import PatronageConfig
+from stores import warehouse
 
 # No `from __future__ import annotations` here: Dagster inspects the context parameter's real type.
 
@@ -18,7 +18,7 @@ from pipelines.resources import PatronageConfig
 )
 def playback_caps(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """OLTP playback_caps: each evaluated project's current max rendition (projects the API knows)."""
-    where = patronage.locations()
+    where = patronage.run_stores()
     with warehouse.open_warehouse(where.warehouse, read_only=True) as store:
         rows = store.rows("select project_id, level, max_rendition, since from marts.bitrate_guardrail_state")
     written, unknown = write_playback_caps(where.oltp_dsn, rows)

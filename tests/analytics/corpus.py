@@ -21,14 +21,15 @@ from pathlib import Path
 import pytest
 
 from api.payments.gateway import BalanceTransaction
+from api.timestamps import rfc3339
 from pipelines.extracts import OLTP_EXTRACTS, load_provider_transactions
 from pipelines.runs import ingest_landing_files
-from pipelines.warehouse import Warehouse, WarehouseAt, open_warehouse
+from stores.warehouse import Warehouse, WarehouseAt, open_warehouse
 from tests.analytics.event_stream import envelope, generate_events
 from tests.conftest import _dsn, recreate_database
 from tests.guardrail.event_stream import properties, synthetic_events
 from tests.guardrail.reference_rule import Event as GuardrailEvent
-from tests.pipelines.conftest import LocalLocations
+from tests.pipelines.conftest import LocalRunStores
 from tests.pipelines.dbt_runner import dbt_build
 
 ENGINES = ("duckdb", "postgres")
@@ -53,7 +54,7 @@ def guardrail_envelope(event: GuardrailEvent) -> dict[str, object]:
         "event_id": event.event_id,
         "event_name": event.event_name,
         "schema_version": "1.0",
-        "occurred_at": event.occurred_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "occurred_at": rfc3339(event.occurred_at),
         "platform": "server" if server else "ios",
         "app_version": None if server else "2.3.0",
         "user_id": _uuid(event.user_id),
@@ -122,7 +123,7 @@ def load_finance(store: Warehouse) -> None:
     load_provider_transactions(store, transactions, "stripe_api")
 
 
-def build(where: LocalLocations, scratch: Path) -> None:
+def build(where: LocalRunStores, scratch: Path) -> None:
     """Ingest the landing files, load the finance rows, build and test every dbt model."""
     ingest_landing_files(where, RUN_ID)
     with open_warehouse(where.warehouse) as store:
@@ -143,7 +144,7 @@ def marts_warehouse(
         if engine == "postgres":
             prefix = os.environ.get("PATRONAGE_TEST_DB_PREFIX", "patronage_test")
             warehouse = _dsn(asyncio.run(recreate_database(admin_url, f"{prefix}_marts_{worker_id}")))
-        where = LocalLocations(warehouse, scratch / "dead_letter", scratch / "landing", oltp_dsn="")
+        where = LocalRunStores(warehouse, scratch / "dead_letter", scratch / "landing", oltp_dsn="")
         land(where.landing_dir)
         build(where, scratch)
         _built[engine] = warehouse

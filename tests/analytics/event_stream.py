@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from pipelines import warehouse
+from api.timestamps import rfc3339
+from stores import warehouse
 
 FUNNEL_STEPS = ("feed_impression", "project_view", "support_cta_tap", "checkout_started", "payment_succeeded")
 FIRST_DAY = date(2026, 10, 26)
@@ -230,7 +231,7 @@ def envelope(event: Event) -> dict[str, object]:
         "event_id": event.event_id,
         "event_name": event.event_name,
         "schema_version": "1.0",
-        "occurred_at": event.occurred_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "occurred_at": rfc3339(event.occurred_at),
         "platform": event.platform,
         "app_version": "2.3.0" if client else None,
         "user_id": event.user_id,

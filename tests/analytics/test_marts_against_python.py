@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import warehouse
 from pipelines.project import dbt_build
+from stores import warehouse
 from tests.analytics.event_stream import (
     EMPTY_DAY,
     FUNNEL_STEPS,

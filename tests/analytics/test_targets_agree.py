@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipelines.warehouse import WarehouseAt, open_warehouse
+from stores.warehouse import WarehouseAt, open_warehouse
 from tests.analytics.corpus import ENGINES, marts_warehouse
 
 # Written by the ingestion, not by dbt: compared without the clock of the run that wrote them.

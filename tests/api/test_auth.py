@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import uuid
 
 import jwt
 import pytest
 from litestar import Litestar
+from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from api.auth import Role, decode_token, issue_token
@@ -133,3 +135,50 @@ async def test_role_is_checked_before_the_idempotency_key(
         headers=make_user("supporter").headers,
     )
     assert_problem(response, 403, "forbidden")
+
+
+# Every route the app serves, walked from the app itself: a new route is signed-in only unless it is named here.
+PUBLIC_ROUTES = {
+    ("GET", "/healthz"),  # liveness
+    ("POST", "/v1/payments/webhooks/stripe"),  # authenticated by its Stripe-Signature instead
+    ("OPTIONS", "/v1/uploads"),  # tus discovery
+}
+OPTIONAL_ROUTES = {("POST", "/v1/events")}  # signed-out users send events too (with anonymous_id)
+SCHEMA_PREFIX = "/schema"  # the OpenAPI document and its viewers
+
+
+def _every_route(app: Litestar) -> list[tuple[str, str]]:
+    """(method, path with each parameter filled) for every handler but Litestar's automatic OPTIONS answers."""
+    found: list[tuple[str, str]] = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        path = re.sub(r"\{\w+:uuid\}", lambda _: str(uuid.uuid4()), route.path)
+        path = re.sub(r"\{\w+:\w+\}", "x", path)
+        for handler in route.route_handlers:
+            if handler.handler_name == "options_handler":  # Litestar's automatic `Allow` answer, not ours
+                continue
+            found.extend((str(method), path) for method in handler.http_methods)
+    return found
+
+
+async def test_every_route_refuses_a_request_without_a_token_unless_named_public(
+    app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    routes = _every_route(app)
+    assert len(routes) > 40  # the walk sees the whole app, not a part of it
+    seen_public = set()
+    for method, path in routes:
+        response = await client.request(method, path, content=b"{}", headers={"Content-Type": "application/json"})
+        key = (method, path.rstrip("/") or "/")
+        if key in PUBLIC_ROUTES or path.startswith(SCHEMA_PREFIX):
+            seen_public.add(key)
+            assert response.status_code != 401, (method, path)
+        elif key in OPTIONAL_ROUTES:
+            seen_public.add(key)
+            bad = await client.request(method, path, content=b"{}", headers={"Authorization": "Bearer not.a.jwt"})
+            assert bad.status_code == 401, (method, path)
+        else:
+            assert response.status_code == 401, (method, path, response.status_code, response.text[:200])
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert seen_public >= PUBLIC_ROUTES | OPTIONAL_ROUTES  # the named exceptions exist

@@ -22,7 +22,7 @@ SECRET = "cli-secret-" + "c" * 40
 
 def patronage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "patronage.cli", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -55,10 +55,27 @@ def test_db_current_against_a_given_server(tmp_path: Path, database_url: str) ->
     assert "(head)" in result.stdout
 
 
+def test_demo_outside_a_source_checkout_says_where_it_runs(tmp_path: Path) -> None:
+    """An installed wheel has no `devtools`: one clear line, no traceback."""
+    without_devtools = "import sys; sys.modules['devtools'] = None; from patronage.cli import main; sys.exit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", without_devtools, "demo", "--once"],
+        env={**os.environ, "PATRONAGE_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "patronage demo: the demo runs from a source checkout (`make demo`), not from an installed package"
+    ]
+
+
 def run_demo(env: dict[str, str]) -> str:
     """`patronage demo --once` as a user runs it (no DATABASE_URL: the embedded PostgreSQL); what every run shows."""
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "demo", "--once", "--port", "0"],
+        [sys.executable, "-m", "patronage.cli", "demo", "--once", "--port", "0"],
         env={**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"}, **env},
         capture_output=True,
         text=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.warehouse import WarehouseAt, is_postgres
+from stores.warehouse import WarehouseAt, is_postgres
 from tests.analytics.corpus import ENGINES
 from tests.analytics.corpus import marts_warehouse as corpus_warehouse
 from tests.conftest import _dsn, recreate_database

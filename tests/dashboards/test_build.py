@@ -21,7 +21,7 @@ from pipelines.assets.analytics import analytics_models
 from pipelines.assets.dashboards import WRITTEN_BY_INGESTION, dashboards_site
 from pipelines.definitions import defs
 from pipelines.resources import PatronageConfig
-from pipelines.warehouse import WarehouseAt, open_warehouse
+from stores.warehouse import WarehouseAt, open_warehouse
 from tests.analytics.corpus import ENGINES, HOSTILE_ID
 from tests.analytics.corpus import marts_warehouse as corpus_warehouse
 

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from litestar import Litestar
 
-from api.cli import build_parser
+from patronage.cli import build_parser
 from tests.conftest import ROOT
 
 RUNBOOKS = sorted((ROOT / "docs" / "runbooks").glob("*.md"))

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from pipelines.project import dbt_build as build
-from pipelines.warehouse import connect
+from stores.warehouse import connect
 
 # Re-exported: tests/analytics/corpus.py takes them from here until it moves (tests/test_layout.py PENDING).
 from tests.guardrail.event_stream import properties, synthetic_events

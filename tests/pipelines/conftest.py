@@ -14,13 +14,13 @@ import psycopg2.extras
 import pytest
 
 from pipelines.resources import libpq_dsn
-from pipelines.runs import Locations
-from pipelines.warehouse import WarehouseAt, open_warehouse
+from pipelines.runs import RunStores
+from stores.warehouse import WarehouseAt, open_warehouse
 from tests.conftest import _dsn, recreate_database
 
 
 @dataclass(frozen=True)
-class LocalLocations(Locations):
+class LocalRunStores(RunStores):
     """Local directories: tests write landed files and read dead letters with pathlib."""
 
     dead_letter_dir: Path
@@ -36,16 +36,16 @@ def warehouse_at(request: pytest.FixtureRequest, tmp_path: Path, admin_url: str,
     return _dsn(asyncio.run(recreate_database(admin_url, f"{prefix}_warehouse_{worker_id}")))
 
 
-def query(where: Locations, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+def query(where: RunStores, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     """Rows of a query on the test's warehouse (its port's `?` placeholders)."""
     with open_warehouse(where.warehouse, read_only=True) as store:
         return store.rows(sql, params)
 
 
 @pytest.fixture
-def where(tmp_path: Path, database_url: str, warehouse_at: WarehouseAt) -> LocalLocations:
+def where(tmp_path: Path, database_url: str, warehouse_at: WarehouseAt) -> LocalRunStores:
     (tmp_path / "landing").mkdir()
-    return LocalLocations(
+    return LocalRunStores(
         warehouse=warehouse_at,
         dead_letter_dir=tmp_path / "dead_letter",
         landing_dir=tmp_path / "landing",

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from pipelines.project import dbt_build as build
-from pipelines.warehouse import WarehouseAt, is_postgres
+from stores.warehouse import WarehouseAt, is_postgres
 
 
 def warehouse_environment(where: WarehouseAt) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from api.timestamps import rfc3339
 from event_contracts import Reason, Violation, contract_registry, validation
 from pipelines import verdicts
 
@@ -26,10 +27,6 @@ def refuse_app_open(patch: pytest.MonkeyPatch) -> None:
     buggy = dataclasses.replace(current, event_checks={**current.event_checks, "app_open": refusing})
     patch.setattr(validation, "contract_registry", lambda: buggy)
     patch.setattr(verdicts, "contract_registry", lambda: buggy)
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def client_event(name: str = "project_view", *, occurred_at: datetime | None = None, **changes: Any) -> dict[str, Any]:

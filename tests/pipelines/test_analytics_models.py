@@ -16,11 +16,11 @@ from dagster import DagsterInstance, materialize
 from dagster_dbt import DbtCliResource
 
 from api.settings import load_settings
-from pipelines import warehouse
 from pipelines.assets.analytics import analytics_models
 from pipelines.project import DBT_EXECUTABLE, dbt_project
 from pipelines.resources import PatronageConfig
-from pipelines.warehouse import WarehouseAt, is_postgres, open_warehouse
+from stores import warehouse
+from stores.warehouse import WarehouseAt, is_postgres, open_warehouse
 from tests.analytics.event_stream import generate_events, write_raw_events
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"

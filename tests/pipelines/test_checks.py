@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pipelines import warehouse
 from pipelines.checks import dead_letter_alert
 from pipelines.ingestion import Audit
-from pipelines.warehouse import Warehouse, WarehouseAt
+from stores import warehouse
+from stores.warehouse import Warehouse, WarehouseAt
 
 START = datetime(2026, 11, 28, 9, tzinfo=UTC)
 

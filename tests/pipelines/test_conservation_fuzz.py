@@ -10,7 +10,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.runs import Locations, ingest_landing_files
+from pipelines.runs import RunStores, ingest_landing_files
 from tests.pipelines.events import client_event, line
 
 VALID = [line(client_event(name)) for name in ("app_open", "feed_impression", "project_view", "support_cta_tap") * 3]
@@ -38,7 +38,7 @@ def test_conservation_holds_for_any_input(lines: list[tuple[bool, bytes]], gz: b
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        where = Locations(root / "w.duckdb", root / "dl", root / "landing", oltp_dsn="unused")
+        where = RunStores(root / "w.duckdb", root / "dl", root / "landing", oltp_dsn="unused")
         (root / "landing").mkdir()
         content = b"".join(raw + b"\n" for _, raw in lines)
         name = "batch.ndjson.gz" if gz else "batch.ndjson"

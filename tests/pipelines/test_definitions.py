@@ -15,7 +15,7 @@ from dagster import DagsterInstance, build_sensor_context
 
 from api.db.engine import Database
 from api.notifications.channels import transports
-from api.notifications.delivery import deliver_due
+from api.notifications.jobs import deliver_due
 from api.settings import load_settings
 from pipelines.definitions import defs, resources_for
 from pipelines.sensors import landing_files_sensor

@@ -15,7 +15,7 @@ from pipelines.assets.ingestion import landing_file_events, landing_table_events
 from pipelines.definitions import resources_for
 from pipelines.resources import OpsAlerts, PatronageConfig
 from tests.conftest import JWT_SECRET
-from tests.pipelines.conftest import LocalLocations, NotificationQueue, query
+from tests.pipelines.conftest import LocalRunStores, NotificationQueue, query
 from tests.pipelines.events import client_event, line
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
@@ -105,8 +105,8 @@ def test_a_credential_from_the_environment_is_shown_by_name_only(
     assert "s3cret" not in json.dumps(config)
 
 
-def test_the_ingestion_runs_on_the_locations_it_is_given_whatever_the_environment_says(
-    where: LocalLocations, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, notification_queue: NotificationQueue
+def test_the_ingestion_runs_on_the_stores_it_is_given_whatever_the_environment_says(
+    where: LocalRunStores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, notification_queue: NotificationQueue
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "landing").mkdir(parents=True)

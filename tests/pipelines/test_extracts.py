@@ -15,14 +15,14 @@ from litestar.testing import AsyncTestClient
 
 from api.db.engine import Database
 from api.journal import services as journal
-from api.journal.services import Cause
+from api.journal.chart import Cause
 from pipelines.assets.extracts import oltp_extracts, provider_balance_transactions
 from pipelines.extracts import OLTP_EXTRACTS, minor_units, report_transactions
 from pipelines.resources import LOCAL_STRIPE_KEY, PatronageConfig
-from pipelines.warehouse import open_warehouse
+from stores.warehouse import open_warehouse
 from tests.api.supports.flows import back_project
 from tests.conftest import MakeUser
-from tests.pipelines.conftest import LocalLocations, query
+from tests.pipelines.conftest import LocalRunStores, query
 
 HEADER = "balance_transaction_id,created_utc,available_on_utc,currency,gross,fee,net,reporting_category,source_id"
 REPORT = (
@@ -56,7 +56,7 @@ def test_report_rows_are_read_from_every_csv(tmp_path: Path) -> None:
 
 
 def patronage_for(
-    where: LocalLocations, database_url: str, reports: Path, stripe_api_base: str | None = None
+    where: LocalRunStores, database_url: str, reports: Path, stripe_api_base: str | None = None
 ) -> PatronageConfig:
     """The pipeline's resource over the test's warehouse (either engine), the test OLTP database and, given its
     address, the Stripe emulator."""
@@ -77,7 +77,7 @@ async def test_the_extract_assets_replace_the_finance_tables_of_either_warehouse
     make_user: MakeUser,
     db: Database,
     database_url: str,
-    where: LocalLocations,
+    where: LocalRunStores,
     tmp_path: Path,
 ) -> None:
     _, supporter, support = await back_project(client, make_user, amount_minor=3_000)
@@ -134,7 +134,7 @@ async def test_the_extract_assets_replace_the_finance_tables_of_either_warehouse
 
 
 def test_without_reports_the_provider_side_comes_from_stripe_since_the_journal_of_either_warehouse(
-    local_stripe: str, database_url: str, where: LocalLocations, tmp_path: Path
+    local_stripe: str, database_url: str, where: LocalRunStores, tmp_path: Path
 ) -> None:
     with open_warehouse(where.warehouse) as store:  # the asset reads the journal's first day back
         store.load_rows(

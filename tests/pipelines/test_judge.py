@@ -11,7 +11,7 @@ from typing import Any
 
 from pipelines.ingestion import ingest
 from pipelines.verdicts import Chunk
-from pipelines.warehouse import WarehouseAt, open_warehouse
+from stores.warehouse import WarehouseAt, open_warehouse
 from tests.pipelines.events import client_event, line
 
 NOW = datetime.now(UTC)

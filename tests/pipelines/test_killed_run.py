@@ -25,17 +25,17 @@ import pytest
 from bench.validation_bench import EventFactory
 from dead_letter.store import PENDING
 from tests.conftest import JWT_SECRET, ROOT
-from tests.pipelines.conftest import LocalLocations, query
+from tests.pipelines.conftest import LocalRunStores, query
 from tests.pipelines.dbt_runner import warehouse_environment
 
-# The `landing_file_events` asset's run, with the locations an operator's environment gives. Not through Dagster:
+# The `landing_file_events` asset's run, with the stores an operator's environment gives. Not through Dagster:
 # importing it takes longer on a 2-core machine than the whole ingestion.
 INGEST_LANDING_FILES = """
 import sys
 from api.settings import load_settings
-from pipelines.runs import Locations, ingest_landing_files
+from pipelines.runs import RunStores, ingest_landing_files
 paths = load_settings().paths
-where = Locations(paths.warehouse_at, paths.dead_letter_dir, paths.landing_dir, oltp_dsn="unused")
+where = RunStores(paths.warehouse_at, paths.dead_letter_dir, paths.landing_dir, oltp_dsn="unused")
 print(ingest_landing_files(where, sys.argv[1]), flush=True)
 """
 
@@ -187,16 +187,16 @@ def settling(spool: Path | None, seen_candidates: bool) -> bool:
     return seen_candidates and spool is not None and spool.exists() and not any(spool.glob(CANDIDATES))
 
 
-def staging(where: LocalLocations) -> Callable[[Path | None, bool], bool]:
+def staging(where: LocalRunStores) -> Callable[[Path | None, bool], bool]:
     """The run stages its dead letters (dead_letter/store.py), its last step before the commit."""
     return lambda _, __: any(where.dead_letter_dir.rglob(f"*{PENDING}"))
 
 
-def partition(where: LocalLocations, day: datetime, run_id: str) -> Path:
+def partition(where: LocalRunStores, day: datetime, run_id: str) -> Path:
     return where.dead_letter_dir / f"date={day.date().isoformat()}" / f"{run_id}.ndjson"
 
 
-def hold_publishing(where: LocalLocations, run_id: str) -> Path:
+def hold_publishing(where: LocalRunStores, run_id: str) -> Path:
     """A FIFO where the run's day-2 dead-letter partition goes: publishing it after the commit reads what is
     there first, and blocks, so the run is held between its commit and the end of its publishing."""
     fifo = partition(where, DAY_2, run_id)
@@ -205,11 +205,11 @@ def hold_publishing(where: LocalLocations, run_id: str) -> Path:
     return fifo
 
 
-def committed_runs(where: LocalLocations) -> set[str]:
+def committed_runs(where: LocalRunStores) -> set[str]:
     return {run for (run,) in query(where, "select run_id from marts.ingestion_audit where received > 0")}
 
 
-def assert_each_input_once(where: LocalLocations, corpus: Corpus, audits: dict[str, tuple[int, ...]]) -> None:
+def assert_each_input_once(where: LocalRunStores, corpus: Corpus, audits: dict[str, tuple[int, ...]]) -> None:
     """Each line accepted into raw.events, counted as a duplicate or dead-lettered (table and file) exactly once, by
     the committed runs (`audits`: run id → received, accepted, duplicates, dead_lettered) and no other."""
     found = query(
@@ -245,7 +245,7 @@ def assert_each_input_once(where: LocalLocations, corpus: Corpus, audits: dict[s
 
 
 @pytest.fixture
-def ingestion(tmp_path: Path, where: LocalLocations) -> Ingestion:
+def ingestion(tmp_path: Path, where: LocalRunStores) -> Ingestion:
     (tmp_path / "tmp").mkdir()
     environment = {
         **os.environ,
@@ -274,7 +274,7 @@ def counts(corpus: Corpus, before: Counter[str] | None = None) -> tuple[int, ...
 
 @pytest.mark.slow
 def test_runs_killed_before_their_commit_leave_nothing_behind(
-    where: LocalLocations, ingestion: Ingestion, corpus: Corpus
+    where: LocalRunStores, ingestion: Ingestion, corpus: Corpus
 ) -> None:
     """Killed while workers judge, while the warehouse settles and while its dead letters are staged; then run
     again. The last kill lands just before the commit or just after it: either way each input counts once."""
@@ -299,7 +299,7 @@ def test_runs_killed_before_their_commit_leave_nothing_behind(
 
 @pytest.mark.slow
 def test_a_run_killed_after_its_commit_is_not_ingested_again(
-    where: LocalLocations, ingestion: Ingestion, corpus: Corpus
+    where: LocalRunStores, ingestion: Ingestion, corpus: Corpus
 ) -> None:
     """Killed after its commit, with one of its two dead-letter partitions published (DuckDB may not have
     checkpointed its log either); then a run with more lines, repeats of the committed ones among them, killed

@@ -12,9 +12,10 @@ import duckdb
 import fsspec
 import pytest
 
-from dead_letter.replay import replay
-from pipelines import ingestion, warehouse
-from pipelines.runs import Locations, ingest_landing_files
+from pipelines import ingestion
+from pipelines.replay import replay
+from pipelines.runs import RunStores, ingest_landing_files
+from stores import warehouse
 from tests.pipelines.events import client_event, line, refuse_app_open
 
 
@@ -23,8 +24,8 @@ def s3() -> fsspec.AbstractFileSystem:
 
 
 @pytest.fixture
-def where(tmp_path: Path, bucket: str) -> Locations:
-    return Locations(
+def where(tmp_path: Path, bucket: str) -> RunStores:
+    return RunStores(
         warehouse=tmp_path / "warehouse.duckdb",
         dead_letter_dir=f"s3://{bucket}/dead_letter",
         landing_dir=f"s3://{bucket}/landing",
@@ -32,12 +33,12 @@ def where(tmp_path: Path, bucket: str) -> Locations:
     )
 
 
-def rows(where: Locations, query: str) -> list[tuple[object, ...]]:
+def rows(where: RunStores, query: str) -> list[tuple[object, ...]]:
     with duckdb.connect(str(where.warehouse), read_only=True) as connection:
         return connection.execute(query).fetchall()
 
 
-def test_landed_objects_are_ingested_once_and_dead_letters_become_objects(where: Locations, bucket: str) -> None:
+def test_landed_objects_are_ingested_once_and_dead_letters_become_objects(where: RunStores, bucket: str) -> None:
     events = [client_event() for _ in range(3)]
     s3().pipe_file(f"{bucket}/landing/a.ndjson", b"\n".join(map(line, events[:2])) + b"\n")
     nested = gzip.compress(line(events[2]) + b"\n" + b"{broken")
@@ -66,7 +67,7 @@ def test_landed_objects_are_ingested_once_and_dead_letters_become_objects(where:
 
 
 def test_a_failed_commit_removes_the_dead_letter_objects(
-    where: Locations, bucket: str, monkeypatch: pytest.MonkeyPatch
+    where: RunStores, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s3().pipe_file(f"{bucket}/landing/x.ndjson", line(client_event()) + b"\n{bad\n")
 
@@ -81,7 +82,7 @@ def test_a_failed_commit_removes_the_dead_letter_objects(
     assert ingest_landing_files(where, "run-2").received == 2  # nothing was marked ingested
 
 
-def test_replay_logs_to_object_storage(where: Locations, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_logs_to_object_storage(where: RunStores, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Yesterday's contract wrongly refused app_open; today's replay rescues them and logs it as an object."""
 
     s3().pipe_file(f"{bucket}/landing/in.ndjson", b"\n".join(line(client_event("app_open")) for _ in range(2)) + b"\n")

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from pipelines import sources
-from pipelines.runs import Locations, ingest_landing_files
-from pipelines.warehouse import WarehouseAt
+from pipelines.runs import RunStores, ingest_landing_files
+from stores.warehouse import WarehouseAt
 from tests.pipelines.conftest import query
 from tests.pipelines.events import client_event, line
 
@@ -33,7 +33,7 @@ def corpus(rng: random.Random) -> bytes:
 Rows = list[tuple[Any, ...]]
 
 
-def outcome(where: Locations, root: Path) -> tuple[Rows, Rows, Rows, list[tuple[str, bytes]]]:
+def outcome(where: RunStores, root: Path) -> tuple[Rows, Rows, Rows, list[tuple[str, bytes]]]:
     # JSON compared as values (engines print it differently), rows in Python's order (collations differ)
     accepted = sorted(
         (*row[:4], json.loads(row[4]), row[5] and json.loads(row[5]))
@@ -69,7 +69,7 @@ def test_worker_processes_give_the_verdicts_of_one_process(
         for name, hours_ago in (("a.ndjson", 2), ("b.ndjson", 1)):
             moment = time.time() // 3600 * 3600 - hours_ago * 3600
             os.utime(root / "landing" / name, (moment, moment))
-        where = Locations(target, root / "dl", root / "landing", oltp_dsn="unused")
+        where = RunStores(target, root / "dl", root / "landing", oltp_dsn="unused")
         with monkeypatch.context() as patch:
             patch.setattr(sources, "CHUNK_LINES", 7)  # many chunks, so duplicates span chunks and workers
             audit = ingest_landing_files(where, "run-1", workers=workers)

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from pipelines.warehouse import WarehouseAt, is_postgres, open_warehouse
+from stores.warehouse import WarehouseAt, is_postgres, open_warehouse
 from tests.conftest import JWT_SECRET
 from tests.pipelines.dbt_runner import warehouse_environment
 from tests.pipelines.events import client_event, line
@@ -28,7 +28,7 @@ def environment(data_dir: Path, database_url: str, **more: str) -> dict[str, str
 
 def pipeline_run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", "pipeline", "run"],
+        [sys.executable, "-m", "patronage.cli", "pipeline", "run"],
         env=env,
         capture_output=True,
         text=True,

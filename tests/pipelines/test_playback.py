@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from pipelines.assets.playback import playback_caps
 from pipelines.playback import write_playback_caps
 from pipelines.resources import PatronageConfig, libpq_dsn
-from pipelines.warehouse import WarehouseAt, open_warehouse
+from stores.warehouse import WarehouseAt, open_warehouse
 from tests.analytics.corpus import ENGINES
 from tests.analytics.corpus import marts_warehouse as corpus_warehouse
 from tests.api.projects.flows import create_project

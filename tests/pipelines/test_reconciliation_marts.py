@@ -19,12 +19,12 @@ from litestar.testing import AsyncTestClient
 
 from api.payments.gateway import PaymentGateway
 from api.settings import Settings
-from pipelines import warehouse
 from pipelines.extracts import extract_oltp, load_provider_transactions
+from stores import warehouse
 from tests import stripe_events as se
 from tests.api.supports.flows import back_project, confirm, deliver, succeeded_support
 from tests.conftest import JWT_SECRET, MakeUser
-from tests.pipelines.conftest import LocalLocations, query
+from tests.pipelines.conftest import LocalRunStores, query
 from tests.pipelines.dbt_runner import dbt_build, warehouse_environment
 
 
@@ -36,7 +36,7 @@ async def test_reconciliation_marts_match_and_explain(
     stripe_client: stripe.StripeClient,
     stripe_webhooks_to_live_server: str,
     settings: Settings,
-    where: LocalLocations,
+    where: LocalRunStores,
     tmp_path: Path,
 ) -> None:
     async with httpx.AsyncClient() as http:
@@ -92,7 +92,7 @@ async def test_reconciliation_marts_match_and_explain(
     out = tmp_path / "finance"
     result = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "api.cli", "reconcile", "--from", today, "--to", today, "--csv", str(out)],
+        [sys.executable, "-m", "patronage.cli", "reconcile", "--from", today, "--to", today, "--csv", str(out)],
         env=env,
         capture_output=True,
         text=True,

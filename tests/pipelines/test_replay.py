@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from dead_letter.replay import replay
-from pipelines import warehouse
+from pipelines.replay import replay
 from pipelines.runs import ingest_landing_files
+from stores import warehouse
 from tests.conftest import JWT_SECRET
-from tests.pipelines.conftest import LocalLocations, query
+from tests.pipelines.conftest import LocalRunStores, query
 from tests.pipelines.events import client_event, line, refuse_app_open
 
 
-def ingest_with_a_buggy_contract(where: LocalLocations, lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+def ingest_with_a_buggy_contract(where: LocalRunStores, lines: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
     """Yesterday's contract wrongly refused app_open events."""
     (where.landing_dir / "in.ndjson").write_bytes(b"\n".join(lines) + b"\n")
     with monkeypatch.context() as patch:
@@ -28,7 +28,7 @@ def ingest_with_a_buggy_contract(where: LocalLocations, lines: list[bytes], monk
 
 
 def test_replay_rescues_what_the_current_contract_accepts(
-    where: LocalLocations, monkeypatch: pytest.MonkeyPatch
+    where: LocalRunStores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened = [line(client_event("app_open")) for _ in range(2)]
     ingest_with_a_buggy_contract(where, [*opened, b"{still broken"], monkeypatch)
@@ -49,7 +49,7 @@ def test_replay_rescues_what_the_current_contract_accepts(
     assert len(list(where.dead_letter_dir.rglob("date=*/*.ndjson"))) == 1  # the records themselves are untouched
 
 
-def test_dead_letter_cli(where: LocalLocations, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_dead_letter_cli(where: LocalRunStores, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ingest_with_a_buggy_contract(where, [line(client_event("app_open")), b"[]", b"{"], monkeypatch)
     env = {
         **os.environ,
@@ -63,7 +63,7 @@ def test_dead_letter_cli(where: LocalLocations, monkeypatch: pytest.MonkeyPatch,
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "api.cli", "dead-letter", *args],
+            [sys.executable, "-m", "patronage.cli", "dead-letter", *args],
             env=env,
             capture_output=True,
             text=True,

@@ -18,16 +18,16 @@ from litestar.testing import AsyncTestClient
 from dead_letter.store import original_bytes
 from pipelines.runs import ingest_landing_files, ingest_landing_table
 from tests.conftest import MakeUser
-from tests.pipelines.conftest import LocalLocations, query
+from tests.pipelines.conftest import LocalRunStores, query
 from tests.pipelines.events import client_event, line
 
 
-def rows(where: LocalLocations, sql: str) -> list[tuple[Any, ...]]:
+def rows(where: LocalRunStores, sql: str) -> list[tuple[Any, ...]]:
     return query(where, sql)
 
 
 async def test_landing_table_rows_are_ingested_once(
-    client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection, where: LocalLocations
+    client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection, where: LocalRunStores
 ) -> None:
     good = [client_event() for _ in range(3)]
     batch = b'{"events": [' + b",".join([*map(line, good), b'"not an event"', line(good[0])]) + b"]}"
@@ -53,7 +53,7 @@ async def test_landing_table_rows_are_ingested_once(
     assert await sql.fetchval("select count(*) from event_landing") == 5  # landing rows are never deleted
 
 
-def test_files_are_ingested_once_by_content(where: LocalLocations) -> None:
+def test_files_are_ingested_once_by_content(where: LocalRunStores) -> None:
     events = [client_event() for _ in range(4)]
     plain = b"\n".join(map(line, events[:2])) + b"\n"
     (where.landing_dir / "a.ndjson").write_bytes(plain)
@@ -71,7 +71,7 @@ def test_files_are_ingested_once_by_content(where: LocalLocations) -> None:
     assert rows(where, "select count(*) from raw.events") == [(4,)]
 
 
-def test_dead_letters_keep_the_original_bytes_in_files_and_table(where: LocalLocations) -> None:
+def test_dead_letters_keep_the_original_bytes_in_files_and_table(where: LocalRunStores) -> None:
     bad = b'{"event_id": "x", \xff\xfe truncated'
     (where.landing_dir / "bad.ndjson").write_bytes(bad + b"\n")
     ingest_landing_files(where, "run-1")
@@ -87,7 +87,7 @@ def test_dead_letters_keep_the_original_bytes_in_files_and_table(where: LocalLoc
     assert record["source_ref"] == "bad.ndjson:1"
 
 
-def test_file_received_at_is_its_modification_time(where: LocalLocations) -> None:
+def test_file_received_at_is_its_modification_time(where: LocalRunStores) -> None:
     path = where.landing_dir / "old.ndjson"
     path.write_bytes(line(client_event(occurred_at=datetime.now(UTC) - timedelta(days=3))) + b"\n")
     two_days_ago = time.time() - 2 * 86400
@@ -103,7 +103,7 @@ def typed(properties: dict[str, object]) -> dict[str, tuple[object, type]]:
 
 
 async def test_integer_properties_sent_as_integral_floats_are_stored_as_integers(
-    where: LocalLocations, sql: asyncpg.Connection
+    where: LocalRunStores, sql: asyncpg.Connection
 ) -> None:
     """JSON Schema's `integer` accepts `2500.0`; stored so, stg_events' bigint cast fails on PostgreSQL."""
     money = {"support_id": str(uuid.uuid4()), "amount_minor": 2500.0, "currency": "EUR", "share": 0.5, "tip": 1.0}
@@ -123,7 +123,7 @@ async def test_integer_properties_sent_as_integral_floats_are_stored_as_integers
     assert in_postgres == [(2500, None), (None, 300000)]
 
 
-def test_a_failed_commit_leaves_no_trace(where: LocalLocations, monkeypatch: object) -> None:
+def test_a_failed_commit_leaves_no_trace(where: LocalRunStores, monkeypatch: object) -> None:
     import pytest
 
     from pipelines import ingestion
@@ -144,7 +144,7 @@ def test_a_failed_commit_leaves_no_trace(where: LocalLocations, monkeypatch: obj
 
 
 async def test_a_young_gap_in_landing_ids_waits_and_an_old_one_is_skipped(
-    client: AsyncTestClient[Litestar], sql: asyncpg.Connection, where: LocalLocations
+    client: AsyncTestClient[Litestar], sql: asyncpg.Connection, where: LocalRunStores
 ) -> None:
     from pipelines.sources import read_landing_table
 
@@ -163,7 +163,7 @@ async def test_a_young_gap_in_landing_ids_waits_and_an_old_one_is_skipped(
     assert read_landing_table(where.oltp_dsn, base + 1, 100).position == base + 3
 
 
-def test_a_run_that_loses_an_input_fails_and_commits_nothing(where: LocalLocations) -> None:
+def test_a_run_that_loses_an_input_fails_and_commits_nothing(where: LocalRunStores) -> None:
     import pytest
 
     from pipelines import ingestion, verdicts

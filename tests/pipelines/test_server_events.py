@@ -11,11 +11,11 @@ from pipelines.runs import ingest_landing_table
 from tests import stripe_events as se
 from tests.api.supports.flows import deliver, succeeded_support
 from tests.conftest import MakeUser
-from tests.pipelines.conftest import LocalLocations, query
+from tests.pipelines.conftest import LocalRunStores, query
 
 
 async def test_a_support_lifecycle_lands_only_valid_server_events(
-    client: AsyncTestClient[Litestar], make_user: MakeUser, where: LocalLocations
+    client: AsyncTestClient[Litestar], make_user: MakeUser, where: LocalRunStores
 ) -> None:
     _, _, pi, charge = await succeeded_support(client, make_user)
     await deliver(client, se.event("charge.refunded", se.charge(charge, pi, 2_500, "EUR", refunded=500)))

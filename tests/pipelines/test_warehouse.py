@@ -7,10 +7,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import warehouse
 from pipelines.extracts import PROVIDER_COLUMNS
-from pipelines.runs import Locations, ingest_landing_files
-from pipelines.warehouse import Warehouse, WarehouseAt, open_warehouse
+from pipelines.runs import RunStores, ingest_landing_files
+from stores import warehouse
+from stores.warehouse import Warehouse, WarehouseAt, open_warehouse
 from tests.pipelines.events import client_event, line
 
 
@@ -60,7 +60,7 @@ def test_a_duckdb_file_keyed_by_event_id_is_carried_over(tmp_path: Path) -> None
         )
     (tmp_path / "landing").mkdir()
     (tmp_path / "landing" / "new.ndjson").write_bytes(line(client_event()) + b"\n")
-    audit = ingest_landing_files(Locations(path, tmp_path / "dl", tmp_path / "landing", oltp_dsn="unused"), "run-1")
+    audit = ingest_landing_files(RunStores(path, tmp_path / "dl", tmp_path / "landing", oltp_dsn="unused"), "run-1")
     assert audit.accepted == 1
     with duckdb.connect(str(path), read_only=True) as connection:
         assert connection.execute("select count(*) from raw.events").fetchone() == (2,)

@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.db.engine import Database
-from api.disputes.services import sweep_sla
+from api.disputes.jobs import sweep_sla
 from tests.api.disputes.flows import DAY, at, close, deliveries, open_dispute, paid_support
 from tests.conftest import MakeUser
 

@@ -13,10 +13,10 @@ import asyncpg
 from api.db.engine import Database
 from api.notifications import repositories as repo
 from api.notifications.channels import InApp, OpsWebhook, Sink, SmtpEmail, Transport
-from api.notifications.delivery import deliver_due
+from api.notifications.jobs import deliver_due
 from api.notifications.matrix import Channel
 from api.notifications.services import notify
-from tests.conftest import free_port
+from devtools.ports import free_port
 from tests.receivers import smtp_server, webhook_receiver
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)

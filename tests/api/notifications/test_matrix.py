@@ -11,13 +11,13 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.db.engine import Database
-from api.disputes.services import sweep_sla
+from api.disputes.jobs import sweep_sla
 from api.notifications.matrix import MATRIX
 from api.notifications.messages import render
 from api.payments.gateway import PaymentGateway
-from api.payouts.services import release_due
+from api.payouts.jobs import release_due
 from api.settings import Settings
-from api.uploads.processing import process_uploads, time_out_uploads
+from api.uploads.jobs import process_uploads, time_out_uploads
 from api.uploads.storage import storage_from
 from tests import stripe_events as se
 from tests.api.notifications.queue import deliveries

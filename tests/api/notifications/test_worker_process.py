@@ -33,7 +33,17 @@ def start_worker(database_url: str, tmp_path: Path) -> Iterator[object]:
             "PATRONAGE_DATA_DIR": str(tmp_path),
             "PATRONAGE_OPS_WEBHOOK_URL": ops_url,
         }
-        command = [sys.executable, "-m", "api.cli", "worker", "--only", "notifications", "--lease-seconds", "2", *args]
+        command = [
+            sys.executable,
+            "-m",
+            "patronage.cli",
+            "worker",
+            "--only",
+            "notifications",
+            "--lease-seconds",
+            "2",
+            *args,
+        ]
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         started.append(process)
         return process

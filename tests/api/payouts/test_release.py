@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from api.db.engine import Database
 from api.payments.gateway import PaymentGateway
-from api.payouts.services import release_due
+from api.payouts.jobs import release_due
 from tests.api.payouts.flows import (
     another_support,
     captured_support,

@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 
 from api.db.engine import Database
-from api.uploads.processing import process_uploads
+from api.uploads.jobs import process_uploads
 from api.uploads.storage import LocalUploadStorage
 from tests.api.flows import assert_problem
 from tests.api.uploads.flows import (

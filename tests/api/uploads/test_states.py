@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from api.db.engine import Database
+from api.uploads.jobs import time_out_uploads
 from api.uploads.machine import STATES, TRANSITIONS, allowed, retry_target
-from api.uploads.processing import time_out_uploads
 from api.uploads.storage import LocalUploadStorage
 from tests.api.flows import assert_problem
 from tests.api.uploads.flows import (

@@ -18,7 +18,7 @@ from api.db.engine import Database
 from api.settings import Settings
 from api.uploads import storage as storage_module
 from api.uploads.digests import file_sha256
-from api.uploads.processing import process_uploads
+from api.uploads.jobs import process_uploads
 from api.uploads.storage import (
     LocalUploadStorage,
     ObjectUploadStorage,

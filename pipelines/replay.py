@@ -1,5 +1,6 @@
-"""Replay: re-validate dead letters with the current contract; rescued ones join raw.events and are
-marked (replayed_at, replay_run_id). Nothing is deleted; what still fails stays as it was."""
+"""Replay: re-judge dead letters by the ingestion's one validation path (`stage`, `settle`) with the current
+contract; rescued ones join raw.events and are marked (replayed_at, replay_run_id). Nothing is deleted; what still
+fails stays as it was."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from dead_letter.store import DeadLetter, original_bytes
-from pipelines.storage import Location, Where
-from pipelines.warehouse import Warehouse
+from pipelines.ingestion import settle, stage
+from pipelines.verdicts import Chunk
+from stores.files import Location, PathOrUrl
+from stores.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,8 @@ class ReplayResult:
     still_dead: int
 
 
-def _chunks(rows: list[tuple[Any, ...]]) -> Iterator[Any]:
+def _chunks(rows: list[tuple[Any, ...]]) -> Iterator[Chunk]:
     """The dead letters in processing order, one chunk per run of the same source."""
-    from pipelines.verdicts import Chunk
-
     seq = 0
     for source, group in groupby(rows, key=lambda row: row[1]):
         members = list(group)
@@ -45,14 +46,12 @@ def _chunks(rows: list[tuple[Any, ...]]) -> Iterator[Any]:
 
 def replay(
     warehouse: Warehouse,
-    dead_letter_dir: Where,
+    dead_letter_dir: PathOrUrl,
     run_id: str,
     *,
     reason: str | None = None,
     ids: list[str] | None = None,
 ) -> ReplayResult:
-    from pipelines.ingestion import settle, stage  # the one validation path
-
     query = (
         "select dead_letter_id, source, source_ref, received_at, raw, raw_encoding from marts.dead_letter_events "
         "where replayed_at is null"

@@ -1,4 +1,4 @@
-"""Where landing and dead-letter files live: a local directory, or object storage by URL.
+"""File locations: landing and dead-letter files in a local directory, or in object storage by URL.
 
 `PATRONAGE_LANDING_DIR` and `PATRONAGE_DEAD_LETTER_DIR` take a path or an fsspec URL such as
 `s3://bucket/prefix`; S3 credentials, region and endpoint come from the standard AWS variables
@@ -20,7 +20,7 @@ from typing import IO, Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-Where = Path | str  # a local directory, or a URL
+PathOrUrl = Path | str  # a local directory, or a URL
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,9 @@ class StoredFile:
 
 
 class Location:
-    def __init__(self, where: Where) -> None:
+    """A directory or an object-store prefix, and the files below it."""
+
+    def __init__(self, where: PathOrUrl) -> None:
         self.url = str(where)
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
         self.local = isinstance(self.fs, LocalFileSystem)

@@ -24,10 +24,10 @@ import stripe
 from api.auth import Role
 from api.db.engine import Database
 from api.payments.gateway import PaymentGateway
-from api.payouts.services import release_due
+from api.payouts.jobs import release_due
 from api.settings import Settings, load_settings
-from api.traffic import Traffic, TrafficSummary
 from api.worker import run_worker
+from devtools.traffic import Traffic, TrafficSummary
 from pipelines.cli import run_pipeline
 from tests.api.payouts.flows import later
 from tests.conftest import JWT_SECRET, UNBALANCED_ENTRIES, WEBHOOK_SECRET

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipelines.warehouse import duckdb_adapter, postgres_adapter
-from pipelines.warehouse.duckdb_adapter import DuckDBWarehouse, connect
-from pipelines.warehouse.port import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, SCHEMA, Warehouse, schema
+from stores.warehouse import duckdb_adapter, postgres_adapter
+from stores.warehouse.duckdb_adapter import DuckDBWarehouse, connect
+from stores.warehouse.port import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, SCHEMA, Warehouse, schema
 
 __all__ = [
     "DEAD_LETTER_COLUMNS",

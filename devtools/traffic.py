@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 import stripe
 
-from api.app_client import AppClient
 from api.auth import Role, issue_token
 from api.settings import Settings
+from devtools.app_client import AppClient
 
 WEBHOOK = "/v1/payments/webhooks/stripe"
 

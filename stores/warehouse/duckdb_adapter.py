@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.warehouse.port import Warehouse, schema
+from stores.warehouse.port import Warehouse, schema
 
 # zstd for the long JSON texts and no dictionary analysis of random ids load 40 % faster into a smaller file than
 # DuckDB's own choice (bench/README.md).

@@ -17,7 +17,7 @@ import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
-from pipelines.warehouse.port import Warehouse, schema
+from stores.warehouse.port import Warehouse, schema
 
 COLUMN_OPTIONS = {"zstd": "", "plain": ""}
 # A spool line is one CSV field: JSON text has neither of these characters unescaped.

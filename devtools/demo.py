@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -23,20 +22,15 @@ import stripe
 import uvicorn
 
 from api.app import create_app
-from api.app_client import AppClient
 from api.auth import Role
 from api.settings import Settings, load_settings
-from api.traffic import Traffic
+from devtools.app_client import AppClient
+from devtools.ports import free_port
+from devtools.traffic import Traffic
 
 
 def _step(message: str) -> None:
     print(f"==> {message}", flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start_server(settings: Settings, host: str, port: int) -> tuple[uvicorn.Server, threading.Thread, int]:
@@ -89,7 +83,7 @@ def _drained_queues(http: httpx.Client, ops: AppClient, timeout: float = 20) -> 
 
 def _print_marts(settings: Settings) -> None:
     """What analysts and finance see in the warehouse after the run."""
-    from pipelines import warehouse
+    from stores import warehouse
 
     if not warehouse.exists(settings.paths.warehouse_at):
         return
@@ -130,13 +124,13 @@ def _print_marts(settings: Settings) -> None:
 
 
 def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, users: int = 24, days: int = 7) -> int:
-    from api.payments.local_stripe import serve_in_thread
+    from devtools.local_stripe import serve_in_thread
     from pipelines.cli import run_pipeline
 
     with ExitStack() as stack:
         _step("starting the local Stripe emulator (localstripe) on loopback")
         stripe_state = settings.paths.data_dir / "localstripe.pickle"  # the provider's history survives re-runs
-        stripe_url = stack.enter_context(serve_in_thread(_free_port(), stripe_state))
+        stripe_url = stack.enter_context(serve_in_thread(free_port(), stripe_state))
         settings = dataclasses.replace(settings, stripe=dataclasses.replace(settings.stripe, api_base=stripe_url))
         _step(f"starting the API on embedded PostgreSQL under {settings.database.embedded_dir}")
         server, thread, port = _start_server(settings, host, port)
@@ -199,7 +193,7 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
         )
         _print_marts(settings)
         print(f"  API:        {base}   OpenAPI: {base}/schema/openapi.json   docs: {base}/schema/swagger")
-        from pipelines import warehouse
+        from stores import warehouse
 
         where = settings.paths.warehouse_at
         how = "" if warehouse.is_postgres(where) else " (open read-only with DuckDB)"

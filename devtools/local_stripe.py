@@ -1,6 +1,6 @@
 """The local Stripe emulator (the `localstripe` package) for tests and the demo, on loopback only.
 
-`python -m api.payments.local_stripe --port 8420` serves it; `serve_in_thread()` runs it inside a
+`python -m devtools.local_stripe --port 8420` serves it; `serve_in_thread()` runs it inside a
 test process. Unlike `python -m localstripe`, this binds 127.0.0.1 only and never pickles its
 store to /tmp (two runs at once would overwrite each other's state).
 """

@@ -19,9 +19,7 @@ from typing import Any
 import httpx
 import stripe
 
-
-def _rfc3339(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from api.timestamps import rfc3339
 
 
 @dataclass
@@ -47,7 +45,7 @@ class AppClient:
                 "event_id": str(uuid.uuid4()),
                 "event_name": name,
                 "schema_version": "1.0",
-                "occurred_at": _rfc3339(datetime.now(UTC) - timedelta(days=self.days_ago)),
+                "occurred_at": rfc3339(datetime.now(UTC) - timedelta(days=self.days_ago)),
                 "platform": "ios",
                 "app_version": self.app_version,
                 "user_id": str(self.user_id),
