@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import msgspec
 
-from stores.files import Location, PathOrUrl
+from stores.files import TEMPORARY, Location, PathOrUrl
 from stores.warehouse import DEAD_LETTER_COLUMNS, Warehouse
 
 _DECODER = msgspec.json.Decoder()
@@ -150,9 +150,20 @@ def discard(directory: PathOrUrl, staged: Sequence[str]) -> None:
 
 
 def recover(directory: PathOrUrl, source: str, committed: Callable[[str], bool]) -> None:
-    """What a killed run of `source` left staged: published if that run committed, removed if it did not."""
-    for stored in Location(directory).files(f".{source}{PENDING}"):
-        run_id = posixpath.basename(stored.relative).rsplit(".ndjson.", 1)[0]
+    """What a killed run of `source` left staged: published if that run committed, removed if it did not;
+    and a file it was killed while writing (its staged file, or the partition it was publishing to, neither
+    ever whole: `<name>.<random>.tmp`), removed."""
+    location = Location(directory)
+    temporaries = location.files(TEMPORARY)
+    for leftover in temporaries:
+        if f".{source}{PENDING}." in posixpath.basename(leftover.relative):
+            location.delete(leftover.relative)
+    for stored in location.files(f".{source}{PENDING}"):
+        partition = stored.relative.removesuffix(f".{source}{PENDING}")
+        for leftover in temporaries:
+            if leftover.relative.startswith(partition + ".") and location.exists(leftover.relative):
+                location.delete(leftover.relative)
+        run_id = posixpath.basename(partition).removesuffix(".ndjson")
         if committed(run_id):
             publish(directory, [stored.relative])
         else:

@@ -30,6 +30,9 @@ class StoredFile:
     modified: datetime
 
 
+TEMPORARY = ".tmp"  # a local file being written: `<target>.<random>.tmp`, renamed to its target when whole
+
+
 class Location:
     """A directory or an object-store prefix, and the files below it."""
 
@@ -76,7 +79,9 @@ class Location:
                     handle.write(part)
             return
         os.makedirs(posixpath.dirname(target), exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=posixpath.dirname(target), suffix=".tmp")
+        descriptor, temporary = tempfile.mkstemp(  # named after its target: a killed writer's leftover is findable
+            dir=posixpath.dirname(target), prefix=posixpath.basename(target) + ".", suffix=TEMPORARY
+        )
         try:
             with os.fdopen(descriptor, "wb") as handle:
                 for part in parts:
