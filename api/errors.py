@@ -74,6 +74,10 @@ class MalformedBody(DomainError):
     status, code = 400, "malformed_json"
 
 
+class UnsupportedMediaType(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
 class Unauthorized(DomainError):
     status, code = 401, "unauthorized"
 

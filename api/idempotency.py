@@ -41,7 +41,12 @@ class IdempotencyKeyReused(DomainError):
 
 
 class IdempotencyKeyInUse(DomainError):
+    """The first request with the key is still running: retry in a second (api.md)."""
+
     status, code = 409, "idempotency_key_in_use"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "1"})
 
 
 _CLAIM = text(

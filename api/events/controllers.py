@@ -10,6 +10,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import RawBody
 
 from api.auth import Principal
+from api.errors import problem_specs
 from api.events import services
 from api.events.schemas import MAX_EVENTS_PER_BATCH, Accepted
 from api.state import AppState
@@ -48,6 +49,7 @@ class EventsController(Controller):
         "for the pipeline to validate against event-contract-v1; rate limited per client.",
         operation_class=LandEventsOperation,
         opt={"access": "optional"},
+        responses=problem_specs(415),  # a body not sent as application/json
     )
     async def land(
         self,
@@ -58,5 +60,6 @@ class EventsController(Controller):
     ) -> Accepted:
         host = request.client.host if request.client else "unknown"
         client = str(optional_principal.user_id) if optional_principal else f"ip:{host}"
+        services.require_json(request.headers.get("content-type", ""))
         async with state.db.transaction() as session:
             return await services.land(session, client, body)

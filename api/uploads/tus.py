@@ -16,7 +16,7 @@ from email.utils import format_datetime
 
 from litestar.openapi.spec import OpenAPIType, Schema
 
-from api.errors import DomainError, FieldError
+from api.errors import DomainError, FieldError, UnsupportedMediaType
 from api.request_headers import header
 
 TUS_VERSION = "1.0.0"
@@ -78,10 +78,6 @@ class UploadTooLarge(DomainError):
 
 class MetadataInvalid(DomainError):
     status, code = 400, "metadata_invalid"
-
-
-class UnsupportedMediaType(DomainError):
-    status, code = 415, "unsupported_media_type"
 
 
 class UploadOffsetInvalid(DomainError):

@@ -70,6 +70,7 @@ async def test_key_in_flight_is_409_and_an_abandoned_claim_is_taken_over(
     )
     busy = await client.post("/v1/projects", json=project_body(), headers=creator.posting("key-3"))
     assert_problem(busy, 409, "idempotency_key_in_use")
+    assert busy.headers["Retry-After"] == "1"  # api.md: the client retries in a second
 
     # The holder crashed: its lease runs out and the same request may run again.
     await sql.execute("update idempotency_keys set locked_until = now() - interval '1 second' where key = 'key-3'")

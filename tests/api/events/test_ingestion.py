@@ -69,6 +69,8 @@ async def test_more_than_500_events_is_422_and_lands_nothing(
         (b'{"events": [{"ok": 1}, "\xff"]}', 400, "malformed_json"),  # not UTF-8 inside an element
         (b'{"events": [' + b"[" * 2000 + b"]" * 2000 + b"]}", 400, "malformed_json"),  # deeper than msgspec goes
         (b'{"events": [' + b"[" * 63 + b"]" * 63 + b"]}", 400, "malformed_json"),  # 65 levels in all
+        (b'{"events": ["\\ud800" ', 400, "malformed_json"),  # a surrogate escape in text that is not JSON
+        (b'{"events": ["\\ud800"], "extra": 1}', 422, "validation_failed"),
     ],
 )
 async def test_bad_batches(
@@ -76,6 +78,31 @@ async def test_bad_batches(
 ) -> None:
     assert_problem(await post(client, body), status, code)
     assert await sql.fetchval("select count(*) from event_landing") == 0
+
+
+async def test_json_with_lone_surrogate_escapes_is_landed_as_it_is(
+    client: AsyncTestClient[Litestar], sql: asyncpg.Connection
+) -> None:
+    """JSON text the contract's decoder refuses is still JSON: landed byte for byte, for the pipeline to dead-letter."""
+    elements = [b'{"event_id": "e\\ud800"}', b'"events"', b'{"k": "\\\\ud800 \\ud83d\\ude00"}', b'["\\udfff"]']
+    response = await post(client, b'{"events": [ ' + b" ,\n".join(elements) + b"]}")
+    assert response.status_code == 202, response.text
+    rows = await sql.fetch("select raw from event_landing order by landing_id")
+    assert [r["raw"].encode() for r in rows] == elements
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/jsonl", ""])
+async def test_a_body_that_is_not_declared_json_is_415(
+    client: AsyncTestClient[Litestar], sql: asyncpg.Connection, content_type: str
+) -> None:
+    response = await client.post("/v1/events", content=b'{"events": [{}]}', headers={"Content-Type": content_type})
+    assert_problem(response, 415, "unsupported_media_type")
+    assert await sql.fetchval("select count(*) from event_landing") == 0
+
+
+async def test_json_with_a_charset_is_accepted(client: AsyncTestClient[Litestar]) -> None:
+    headers = {"Content-Type": "Application/JSON; charset=utf-8"}
+    assert (await client.post("/v1/events", content=b'{"events": [{}]}', headers=headers)).status_code == 202
 
 
 async def test_bodies_over_1_mib_are_413(client: AsyncTestClient[Litestar]) -> None:
