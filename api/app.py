@@ -103,7 +103,13 @@ class Health(msgspec.Struct):
     status: str
 
 
-@get("/healthz", tags=["ops"], summary="Liveness: answers without touching the database", opt={"problems": False})
+@get(
+    "/healthz",
+    tags=["ops"],
+    summary="Liveness: answers without touching the database",
+    opt={"problems": False},
+    operation_id="getHealth",
+)
 async def healthz() -> Health:
     return Health(status="ok")
 

@@ -24,7 +24,11 @@ class DisputeController(Controller):
     path = "/v1/disputes"
     tags = ["disputes"]
 
-    @get("/{dispute_id:uuid}", summary="A dispute with its SLA clocks, breaches and recovery attempts (ops, creator)")
+    @get(
+        "/{dispute_id:uuid}",
+        summary="A dispute with its SLA clocks, breaches and recovery attempts (ops, creator)",
+        operation_id="getDispute",
+    )
     async def read(
         self,
         dispute_id: FromPath[uuid.UUID],
@@ -34,7 +38,7 @@ class DisputeController(Controller):
         async with state.db.transaction() as session:
             return await services.read(session, principal, dispute_id)
 
-    @get("", summary="Disputes, oldest opened first (ops)", guards=[allow(Role.ops)])
+    @get("", summary="Disputes, oldest opened first (ops)", guards=[allow(Role.ops)], operation_id="listDisputes")
     async def list_disputes(
         self,
         state: AppState,
@@ -51,6 +55,7 @@ class DisputeController(Controller):
         status_code=200,
         summary="Acknowledge (stamped once; ops)",
         guards=[allow(Role.ops)],
+        operation_id="acknowledgeDispute",
     )
     async def acknowledge(
         self,
@@ -66,6 +71,7 @@ class DisputeController(Controller):
         status_code=200,
         summary="Triage (stamped once; acknowledges too; ops)",
         guards=[allow(Role.ops)],
+        operation_id="triageDispute",
     )
     async def triage(
         self,
@@ -81,6 +87,7 @@ class DisputeController(Controller):
         status_code=201,
         summary="Record a recovery attempt (ops)",
         guards=[allow(Role.ops)],
+        operation_id="addDisputeRecoveryAttempt",
     )
     async def add_recovery_attempt(
         self,

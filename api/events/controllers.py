@@ -50,6 +50,7 @@ class EventsController(Controller):
         operation_class=LandEventsOperation,
         opt={"access": "optional"},
         responses=problem_specs(415),  # a body not sent as application/json
+        operation_id="landEvents",
     )
     async def land(
         self,

@@ -25,7 +25,12 @@ class JournalController(Controller):
     path = "/v1"
     tags = ["journal"]
 
-    @get("/journal/entries", summary="Journal entries with their lines, oldest first (ops)", guards=[allow(Role.ops)])
+    @get(
+        "/journal/entries",
+        summary="Journal entries with their lines, oldest first (ops)",
+        guards=[allow(Role.ops)],
+        operation_id="listJournalEntries",
+    )
     async def entries(
         self,
         state: AppState,
@@ -45,6 +50,7 @@ class JournalController(Controller):
         "/journal/balances",
         summary="Balance per account, project and currency; totals are always 0 (ops)",
         guards=[allow(Role.ops)],
+        operation_id="getJournalBalances",
     )
     async def balances(
         self,
@@ -58,6 +64,7 @@ class JournalController(Controller):
         status_code=201,
         summary="Reconcile the journal against Stripe (ops)",
         guards=[allow(Role.ops)],
+        operation_id="runReconciliationCheck",
     )
     async def run_check(
         self,
@@ -72,6 +79,7 @@ class JournalController(Controller):
         "/reconciliation/checks/{check_id:uuid}",
         summary="A reconciliation check's results (ops)",
         guards=[allow(Role.ops)],
+        operation_id="getReconciliationCheck",
     )
     async def get_check(
         self,

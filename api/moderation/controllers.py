@@ -20,7 +20,12 @@ class ModerationController(Controller):
     path = "/v1"
     tags = ["moderation"]
 
-    @post("/projects/{project_id:uuid}/reports", status_code=201, summary="Report a project (any signed-in user)")
+    @post(
+        "/projects/{project_id:uuid}/reports",
+        status_code=201,
+        summary="Report a project (any signed-in user)",
+        operation_id="reportProject",
+    )
     async def report(
         self,
         project_id: FromPath[uuid.UUID],
@@ -36,6 +41,7 @@ class ModerationController(Controller):
         "/projects/{project_id:uuid}/moderation",
         summary="A project's reports and review cases (ops)",
         guards=[allow(Role.ops)],
+        operation_id="getProjectModeration",
     )
     async def project_moderation(
         self,
@@ -50,6 +56,7 @@ class ModerationController(Controller):
         status_code=200,
         summary="Decide a review case (ops)",
         guards=[allow(Role.ops)],
+        operation_id="decideReview",
     )
     async def decide(
         self,

@@ -23,7 +23,7 @@ class NotificationController(Controller):
     path = "/v1"
     tags = ["notifications"]
 
-    @get("/me/notifications", summary="The in-app inbox, newest first")
+    @get("/me/notifications", summary="The in-app inbox, newest first", operation_id="listNotifications")
     async def inbox(
         self,
         principal: NamedDependency[Principal],
@@ -34,7 +34,12 @@ class NotificationController(Controller):
         async with state.db.transaction() as session:
             return await services.inbox(session, principal, cursor, limit)
 
-    @post("/me/notifications/{notification_id:uuid}/read", status_code=200, summary="Mark an inbox item read")
+    @post(
+        "/me/notifications/{notification_id:uuid}/read",
+        status_code=200,
+        summary="Mark an inbox item read",
+        operation_id="markNotificationRead",
+    )
     async def mark_read(
         self,
         notification_id: FromPath[uuid.UUID],
@@ -44,7 +49,11 @@ class NotificationController(Controller):
         async with state.db.transaction() as session:
             return await services.mark_read(session, principal, notification_id, datetime.now(UTC))
 
-    @put("/me/contact", summary="Where email and push notifications reach me (the app registers its APNs token)")
+    @put(
+        "/me/contact",
+        summary="Where email and push notifications reach me (the app registers its APNs token)",
+        operation_id="setContact",
+    )
     async def set_contact(
         self,
         data: JSONBody[ContactUpdate],
@@ -58,6 +67,7 @@ class NotificationController(Controller):
         "/ops/queues",
         summary="Notification backlog, oldest age and dead deliveries per channel (ops)",
         guards=[allow(Role.ops)],
+        operation_id="getQueues",
     )
     async def queues(
         self,

@@ -59,6 +59,7 @@ class StripeWebhookController(Controller):
         status_code=200,
         summary="Stripe webhook (the only source of payment finality)",
         operation_class=StripeWebhookOperation,
+        operation_id="receiveStripeWebhook",
     )
     async def stripe_webhook(
         self,

@@ -28,6 +28,7 @@ class PayoutController(Controller):
         "/projects/{project_id:uuid}/payouts",
         summary="The project's payouts, oldest execution date first",
         guards=[allow(Role.creator, Role.ops)],
+        operation_id="listProjectPayouts",
     )
     async def list_payouts(
         self,

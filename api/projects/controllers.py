@@ -24,7 +24,13 @@ class ProjectController(Controller):
     path = "/v1"
     tags = ["projects"]
 
-    @post("/projects", status_code=201, summary="Create a project (creator)", guards=[allow(Role.creator)])
+    @post(
+        "/projects",
+        status_code=201,
+        summary="Create a project (creator)",
+        guards=[allow(Role.creator)],
+        operation_id="createProject",
+    )
     async def create_project(
         self,
         data: JSONBody[ProjectCreate],
@@ -33,7 +39,11 @@ class ProjectController(Controller):
     ) -> Response[ProjectRead]:
         return await idempotency.run(lambda session: services.create_project(session, principal, data))
 
-    @get("/projects/{project_id:uuid}", summary="Read a project with its tiers and playback policy")
+    @get(
+        "/projects/{project_id:uuid}",
+        summary="Read a project with its tiers and playback policy",
+        operation_id="getProject",
+    )
     async def get_project(
         self,
         project_id: FromPath[uuid.UUID],
@@ -43,7 +53,7 @@ class ProjectController(Controller):
         async with state.db.transaction() as session:
             return await services.get_project(session, principal, project_id)
 
-    @get("/feed", summary="Live projects, newest first")
+    @get("/feed", summary="Live projects, newest first", operation_id="listFeed")
     async def feed(
         self,
         principal: NamedDependency[Principal],
@@ -59,6 +69,7 @@ class ProjectController(Controller):
         status_code=201,
         summary="Post a campaign update (the creator)",
         guards=[allow(Role.creator)],
+        operation_id="addProjectUpdate",
     )
     async def add_update(
         self,

@@ -30,6 +30,7 @@ class SupportController(Controller):
         status_code=201,
         summary="Prepare a support (supporter)",
         guards=[allow(Role.supporter)],
+        operation_id="prepareSupport",
     )
     async def prepare(
         self,
@@ -47,6 +48,7 @@ class SupportController(Controller):
         status_code=200,
         summary="Confirm: get a PaymentIntent to pay",
         guards=[allow(Role.supporter)],
+        operation_id="confirmSupport",
     )
     async def confirm(
         self,
@@ -67,6 +69,7 @@ class SupportController(Controller):
             ResponseHeader(name="ETag", description="Send it back as If-None-Match", documentation_only=True)
         ],
         responses={304: ResponseSpec(data_container=None, description="Not modified since the ETag sent")},
+        operation_id="getSupport",
     )
     async def read(
         self,
@@ -89,6 +92,7 @@ class SupportController(Controller):
         status_code=200,
         summary="Cancel within 48 h: refund",
         guards=[allow(Role.supporter)],
+        operation_id="cancelSupport",
     )
     async def cancel(
         self,

@@ -106,6 +106,7 @@ class UploadController(Controller):
         summary="tus discovery",
         opt={"problems": False, "access": "public"},  # always 204 with the tus headers, for anyone (discovery)
         responses=_headers_only(204, "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"),
+        operation_id="describeUploads",
     )
     async def advertise(self) -> Response[None]:
         headers = {
@@ -125,6 +126,7 @@ class UploadController(Controller):
         responses=TUS_PROBLEMS,
         opt={"request_headers": tus.CREATION_HEADERS},
         guards=[allow(Role.creator)],
+        operation_id="createUpload",
     )
     async def create(
         self,
@@ -149,6 +151,7 @@ class UploadController(Controller):
         opt={"request_headers": tus.STATE_HEADERS},
         responses={**TUS_PROBLEMS, **_headers_only(200, "Upload-Offset, Upload-Length, Upload-Expires")},
         guards=[allow(Role.creator)],
+        operation_id="getUploadOffset",
     )
     async def offset(
         self,
@@ -176,6 +179,7 @@ class UploadController(Controller):
         opt={"request_headers": tus.PATCH_HEADERS},
         responses={**TUS_PROBLEMS, **_headers_only(204, "The new Upload-Offset (and Upload-Expires)")},
         guards=[allow(Role.creator)],
+        operation_id="appendUpload",
     )
     async def append(
         self,
@@ -211,6 +215,7 @@ class UploadController(Controller):
         opt={"request_headers": tus.STATE_HEADERS},
         responses=TUS_PROBLEMS,
         guards=[allow(Role.creator)],
+        operation_id="terminateUpload",
     )
     async def terminate(
         self,
@@ -223,7 +228,12 @@ class UploadController(Controller):
                 session, state.upload_storage, state.upload_digests, principal, upload_id, datetime.now(UTC)
             )
 
-    @get("/{upload_id:uuid}", summary="Upload status (owner; ops may read)", guards=[allow(Role.creator, Role.ops)])
+    @get(
+        "/{upload_id:uuid}",
+        summary="Upload status (owner; ops may read)",
+        guards=[allow(Role.creator, Role.ops)],
+        operation_id="getUpload",
+    )
     async def read(
         self,
         upload_id: FromPath[uuid.UUID],
@@ -238,6 +248,7 @@ class UploadController(Controller):
         status_code=200,
         summary="Idempotent completion: 409 until every byte is in",
         guards=[allow(Role.creator)],
+        operation_id="completeUpload",
     )
     async def complete(
         self,
@@ -253,6 +264,7 @@ class UploadController(Controller):
         status_code=200,
         summary="Retry a failed upload (processing or resume)",
         guards=[allow(Role.creator)],
+        operation_id="retryUpload",
     )
     async def retry(
         self,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 from litestar import Litestar
+from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from api.cli import OPENAPI_SNAPSHOT, openapi_document
@@ -66,3 +68,28 @@ def test_the_tus_request_headers_are_documented() -> None:
     for (method, path), headers in expected.items():
         documented = {p["name"]: p["required"] for p in paths[path][method]["parameters"] if p["in"] == "header"}
         assert documented == headers, (method, path)
+
+
+def test_every_operation_has_an_explicit_stable_operation_id(app: Litestar) -> None:
+    """api.md: an explicit lowerCamelCase operationId named for the action, so renaming a handler or a path
+    never renames the method a generated client calls; two operations never share one."""
+    ours = [
+        handler
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        if handler.include_in_schema and not route.path.startswith("/schema")
+    ]
+    assert len(ours) > 30
+    missing = [handler.handler_name for handler in ours if not isinstance(handler.operation_id, str)]
+    assert missing == [], "give these routes an operation_id"
+    ids = [str(handler.operation_id) for handler in ours]
+    assert [i for i in ids if not re.fullmatch(r"[a-z]+(?:[A-Z][a-z0-9]*)*", i)] == []
+    assert len(set(ids)) == len(ids), "two operations share an operationId"
+    documented = [
+        operation["operationId"]
+        for operations in json.loads(OPENAPI_SNAPSHOT.read_text())["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+    assert sorted(documented) == sorted(ids)
