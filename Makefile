@@ -10,6 +10,8 @@ setup:  ## create .venv from uv.lock (bootstraps uv with pip when missing)
 		{ echo "==> installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
 	@echo "==> uv sync --locked"
 	@$(UV) sync --locked
+	@echo "==> npm ci (the OpenAPI linters, pinned in package-lock.json, into ./node_modules)"
+	@npm ci --no-audit --no-fund --loglevel=error
 
 test: setup  ## the whole suite (unit, integration on real PostgreSQL, slow end-to-end)
 	$(RUN) pytest
@@ -17,10 +19,12 @@ test: setup  ## the whole suite (unit, integration on real PostgreSQL, slow end-
 test-fast: setup  ## everything but the slow end-to-end suites
 	$(RUN) pytest -m "not slow"
 
-lint: setup  ## ruff (lint + format check), mypy, and the packages' import direction (import-linter)
+lint: setup  ## ruff (lint + format check), mypy, import direction (import-linter), the OpenAPI document (Redocly, Spectral)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint api/openapi.json --format=summary
+	node_modules/.bin/spectral lint api/openapi.json --fail-severity=warn --quiet
 	$(RUN) lint-imports
 
 format: setup

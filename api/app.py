@@ -19,7 +19,7 @@ from litestar import Litestar, Request, Router, get
 from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Contact, License, SecurityScheme, Tag
 
 from api.auth import authenticate, provide_optional_principal, provide_principal
 from api.db.engine import Database, resolve_database_url
@@ -109,9 +109,28 @@ class Health(msgspec.Struct):
     summary="Liveness: answers without touching the database",
     opt={"problems": False},
     operation_id="getHealth",
+    description=(
+        "Answers 200 while the process serves requests; it touches neither the database nor anything else, so a "
+        "load balancer can poll it cheaply."
+    ),
 )
 async def healthz() -> Health:
     return Health(status="ok")
+
+
+TAGS = {  # every operation's tag, declared with what it groups (the OpenAPI document's table of contents)
+    "projects": "Creators' projects, their reward tiers and campaign updates, and the feed of live projects.",
+    "supports": "Backing a project: prepare, confirm (pay through Stripe), the canonical status, cancel.",
+    "payments": "Stripe's webhook: the only source of payment finality.",
+    "journal": "The double-entry journal, its balances and reconciliation against Stripe (ops).",
+    "payouts": "Payouts to creators on business days.",
+    "disputes": "Disputes with their SLA clocks, acknowledgement, triage and recovery attempts.",
+    "notifications": "The in-app inbox, contact details for email and push, and the queue's health (ops).",
+    "moderation": "Reports on projects, review cases and decisions.",
+    "uploads": "Resumable video uploads (tus 1.0.0) and their processing status.",
+    "events": "Client product events, landed for the pipeline to validate.",
+    "ops": "Liveness.",
+}
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -120,6 +139,9 @@ def openapi_config() -> OpenAPIConfig:
         version=API_VERSION,
         description="Creator-support backend: projects, supports, Stripe finality, journal, payouts, disputes.",
         path="/schema",
+        contact=Contact(name="Patronage API team"),
+        license=License(name="All rights reserved (no license chosen yet)", identifier="LicenseRef-AllRightsReserved"),
+        tags=[Tag(name=name, description=description) for name, description in TAGS.items()],
         components=Components(
             security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
         ),

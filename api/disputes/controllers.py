@@ -28,6 +28,10 @@ class DisputeController(Controller):
         "/{dispute_id:uuid}",
         summary="A dispute with its SLA clocks, breaches and recovery attempts (ops, creator)",
         operation_id="getDispute",
+        description=(
+            "One dispute with its SLA clocks (acknowledge, triage, resolution due), the breaches logged so far and the"
+            " recovery attempts. Ops, and the project's creator, may read it; anyone else gets 404."
+        ),
     )
     async def read(
         self,
@@ -38,7 +42,16 @@ class DisputeController(Controller):
         async with state.db.transaction() as session:
             return await services.read(session, principal, dispute_id)
 
-    @get("", summary="Disputes, oldest opened first (ops)", guards=[allow(Role.ops)], operation_id="listDisputes")
+    @get(
+        "",
+        summary="Disputes, oldest opened first (ops)",
+        guards=[allow(Role.ops)],
+        operation_id="listDisputes",
+        description=(
+            "Open and closed disputes for ops, oldest opened first, filtered by status or escalation; paged with "
+            "`next_cursor`."
+        ),
+    )
     async def list_disputes(
         self,
         state: AppState,
@@ -56,6 +69,10 @@ class DisputeController(Controller):
         summary="Acknowledge (stamped once; ops)",
         guards=[allow(Role.ops)],
         operation_id="acknowledgeDispute",
+        description=(
+            "Stamps the dispute acknowledged by the calling ops user; the first stamp stays, so repeating it changes "
+            "nothing."
+        ),
     )
     async def acknowledge(
         self,
@@ -72,6 +89,10 @@ class DisputeController(Controller):
         summary="Triage (stamped once; acknowledges too; ops)",
         guards=[allow(Role.ops)],
         operation_id="triageDispute",
+        description=(
+            "Stamps the dispute triaged (and acknowledged, if it was not) by the calling ops user; the first stamp "
+            "stays."
+        ),
     )
     async def triage(
         self,
@@ -88,6 +109,10 @@ class DisputeController(Controller):
         summary="Record a recovery attempt (ops)",
         guards=[allow(Role.ops)],
         operation_id="addDisputeRecoveryAttempt",
+        description=(
+            "Records an attempt to recover a disputed amount (contact, evidence, write-off) on the dispute's timeline."
+            " Needs an `Idempotency-Key`."
+        ),
     )
     async def add_recovery_attempt(
         self,

@@ -30,6 +30,10 @@ class JournalController(Controller):
         summary="Journal entries with their lines, oldest first (ops)",
         guards=[allow(Role.ops)],
         operation_id="listJournalEntries",
+        description=(
+            "Journal entries with their balanced lines, oldest first, filtered by entry type, project or `since`; "
+            "paged with `next_cursor`."
+        ),
     )
     async def entries(
         self,
@@ -51,6 +55,10 @@ class JournalController(Controller):
         summary="Balance per account, project and currency; totals are always 0 (ops)",
         guards=[allow(Role.ops)],
         operation_id="getJournalBalances",
+        description=(
+            "The double-entry journal's balance per account, project and currency. Every currency's total is 0 by "
+            "construction."
+        ),
     )
     async def balances(
         self,
@@ -65,6 +73,10 @@ class JournalController(Controller):
         summary="Reconcile the journal against Stripe (ops)",
         guards=[allow(Role.ops)],
         operation_id="runReconciliationCheck",
+        description=(
+            "Compares the journal with Stripe's balance transactions per UTC day and category for the given dates, and"
+            " stores the result. Needs an `Idempotency-Key`."
+        ),
     )
     async def run_check(
         self,
@@ -80,6 +92,10 @@ class JournalController(Controller):
         summary="A reconciliation check's results (ops)",
         guards=[allow(Role.ops)],
         operation_id="getReconciliationCheck",
+        description=(
+            "A stored reconciliation check: per day and category, both totals, the difference and the object ids that "
+            "differ."
+        ),
     )
     async def get_check(
         self,

@@ -25,6 +25,10 @@ class ModerationController(Controller):
         status_code=201,
         summary="Report a project (any signed-in user)",
         operation_id="reportProject",
+        description=(
+            "Reports a project for moderation; reports are weighted by the reporter's trust and may open a review "
+            "case. Needs an `Idempotency-Key`."
+        ),
     )
     async def report(
         self,
@@ -42,6 +46,7 @@ class ModerationController(Controller):
         summary="A project's reports and review cases (ops)",
         guards=[allow(Role.ops)],
         operation_id="getProjectModeration",
+        description="Every report on the project and its review cases, for ops.",
     )
     async def project_moderation(
         self,
@@ -57,6 +62,10 @@ class ModerationController(Controller):
         summary="Decide a review case (ops)",
         guards=[allow(Role.ops)],
         operation_id="decideReview",
+        description=(
+            "Closes a moderation review case with a decision (keep, restrict or remove the project) and a note; a "
+            "decided case cannot be decided again (409)."
+        ),
     )
     async def decide(
         self,

@@ -23,7 +23,12 @@ class NotificationController(Controller):
     path = "/v1"
     tags = ["notifications"]
 
-    @get("/me/notifications", summary="The in-app inbox, newest first", operation_id="listNotifications")
+    @get(
+        "/me/notifications",
+        summary="The in-app inbox, newest first",
+        operation_id="listNotifications",
+        description="The caller's in-app notifications, newest first, with read state; paged with `next_cursor`.",
+    )
     async def inbox(
         self,
         principal: NamedDependency[Principal],
@@ -39,6 +44,7 @@ class NotificationController(Controller):
         status_code=200,
         summary="Mark an inbox item read",
         operation_id="markNotificationRead",
+        description="Marks one of the caller's notifications read; marking it again changes nothing.",
     )
     async def mark_read(
         self,
@@ -53,6 +59,9 @@ class NotificationController(Controller):
         "/me/contact",
         summary="Where email and push notifications reach me (the app registers its APNs token)",
         operation_id="setContact",
+        description=(
+            "Sets the caller's email address and push token used by the notification queue; absent fields are cleared."
+        ),
     )
     async def set_contact(
         self,
@@ -68,6 +77,9 @@ class NotificationController(Controller):
         summary="Notification backlog, oldest age and dead deliveries per channel (ops)",
         guards=[allow(Role.ops)],
         operation_id="getQueues",
+        description=(
+            "Per notification channel: how many deliveries wait, the age of the oldest and how many failed for good."
+        ),
     )
     async def queues(
         self,

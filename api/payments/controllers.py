@@ -60,6 +60,11 @@ class StripeWebhookController(Controller):
         summary="Stripe webhook (the only source of payment finality)",
         operation_class=StripeWebhookOperation,
         operation_id="receiveStripeWebhook",
+        description=(
+            "Stripe's events (payment intents, charges, refunds, disputes, payouts). The body is verified against "
+            "`Stripe-Signature`, stored and handled once in one transaction; a redelivered event is answered "
+            "`duplicate: true`."
+        ),
     )
     async def stripe_webhook(
         self,

@@ -29,6 +29,10 @@ class PayoutController(Controller):
         summary="The project's payouts, oldest execution date first",
         guards=[allow(Role.creator, Role.ops)],
         operation_id="listProjectPayouts",
+        description=(
+            "The project's payouts with their execution dates (business days of the payout country) and status; the "
+            "project's creator and ops may read them."
+        ),
     )
     async def list_payouts(
         self,

@@ -30,6 +30,10 @@ class ProjectController(Controller):
         summary="Create a project (creator)",
         guards=[allow(Role.creator)],
         operation_id="createProject",
+        description=(
+            "Creates the caller's project with its reward tiers and playback policy. Needs an `Idempotency-Key`; a "
+            "retry replays the first answer."
+        ),
     )
     async def create_project(
         self,
@@ -43,6 +47,7 @@ class ProjectController(Controller):
         "/projects/{project_id:uuid}",
         summary="Read a project with its tiers and playback policy",
         operation_id="getProject",
+        description="A project with its reward tiers, funding totals and playback policy.",
     )
     async def get_project(
         self,
@@ -53,7 +58,12 @@ class ProjectController(Controller):
         async with state.db.transaction() as session:
             return await services.get_project(session, principal, project_id)
 
-    @get("/feed", summary="Live projects, newest first", operation_id="listFeed")
+    @get(
+        "/feed",
+        summary="Live projects, newest first",
+        operation_id="listFeed",
+        description="Projects that are live, newest first, with their reward tiers; paged with `next_cursor`.",
+    )
     async def feed(
         self,
         principal: NamedDependency[Principal],
@@ -70,6 +80,9 @@ class ProjectController(Controller):
         summary="Post a campaign update (the creator)",
         guards=[allow(Role.creator)],
         operation_id="addProjectUpdate",
+        description=(
+            "Posts a campaign update to the project's backers (the project's creator only). Needs an `Idempotency-Key`."
+        ),
     )
     async def add_update(
         self,

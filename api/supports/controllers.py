@@ -31,6 +31,10 @@ class SupportController(Controller):
         summary="Prepare a support (supporter)",
         guards=[allow(Role.supporter)],
         operation_id="prepareSupport",
+        description=(
+            "Starts backing a project at a reward tier: the support is `prepared` for 24 h until confirmed. Needs an "
+            "`Idempotency-Key`."
+        ),
     )
     async def prepare(
         self,
@@ -49,6 +53,10 @@ class SupportController(Controller):
         summary="Confirm: get a PaymentIntent to pay",
         guards=[allow(Role.supporter)],
         operation_id="confirmSupport",
+        description=(
+            "Creates (or returns) the support's Stripe PaymentIntent; pay it with the client secret. Success is "
+            "decided by the webhook only. Needs an `Idempotency-Key`."
+        ),
     )
     async def confirm(
         self,
@@ -66,10 +74,19 @@ class SupportController(Controller):
         "/supports/{support_id:uuid}",
         summary="Canonical status (poll after checkout; send If-None-Match)",
         response_headers=[
-            ResponseHeader(name="ETag", description="Send it back as If-None-Match", documentation_only=True)
+            ResponseHeader(
+                name="ETag",
+                value='"3f2a9c0e5b7d41f6a8c2e9b0d4f7a1c3"',  # documents the header as a string (its schema)
+                description="Send it back as If-None-Match",
+                documentation_only=True,
+            )
         ],
         responses={304: ResponseSpec(data_container=None, description="Not modified since the ETag sent")},
         operation_id="getSupport",
+        description=(
+            "The support's canonical status and history, as the webhook decided it. Poll it after checkout; send the "
+            "ETag back as `If-None-Match` to get 304 while nothing changed."
+        ),
     )
     async def read(
         self,
@@ -93,6 +110,10 @@ class SupportController(Controller):
         summary="Cancel within 48 h: refund",
         guards=[allow(Role.supporter)],
         operation_id="cancelSupport",
+        description=(
+            "Cancels a succeeded support within its cancellation window (48 h) and refunds it; the refund's webhook "
+            "finalises the status. Needs an `Idempotency-Key`."
+        ),
     )
     async def cancel(
         self,

@@ -107,6 +107,9 @@ class UploadController(Controller):
         opt={"problems": False, "access": "public"},  # always 204 with the tus headers, for anyone (discovery)
         responses=_headers_only(204, "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"),
         operation_id="describeUploads",
+        description=(
+            "tus 1.0.0 discovery: the supported version, extensions, maximum size and checksum algorithms, in headers."
+        ),
     )
     async def advertise(self) -> Response[None]:
         headers = {
@@ -127,6 +130,10 @@ class UploadController(Controller):
         opt={"request_headers": tus.CREATION_HEADERS},
         guards=[allow(Role.creator)],
         operation_id="createUpload",
+        description=(
+            "tus creation: `Upload-Length` and `Upload-Metadata` (filename, content type, sha256) give a new upload's "
+            "`Location`. A ready upload with the same sha256 is answered at once (`Upload-Deduplicated`)."
+        ),
     )
     async def create(
         self,
@@ -152,6 +159,7 @@ class UploadController(Controller):
         responses={**TUS_PROBLEMS, **_headers_only(200, "Upload-Offset, Upload-Length, Upload-Expires")},
         guards=[allow(Role.creator)],
         operation_id="getUploadOffset",
+        description="tus: the upload's current `Upload-Offset`, length and expiry, to resume from.",
     )
     async def offset(
         self,
@@ -180,6 +188,10 @@ class UploadController(Controller):
         responses={**TUS_PROBLEMS, **_headers_only(204, "The new Upload-Offset (and Upload-Expires)")},
         guards=[allow(Role.creator)],
         operation_id="appendUpload",
+        description=(
+            "tus: appends the body at `Upload-Offset` (`application/offset+octet-stream`), optionally checked with "
+            "`Upload-Checksum`; the new offset is answered."
+        ),
     )
     async def append(
         self,
@@ -216,6 +228,10 @@ class UploadController(Controller):
         responses=TUS_PROBLEMS,
         guards=[allow(Role.creator)],
         operation_id="terminateUpload",
+        description=(
+            "tus termination: the stored bytes are deleted and the upload answers 410 from then on; a ready upload "
+            "cannot be terminated (409)."
+        ),
     )
     async def terminate(
         self,
@@ -233,6 +249,7 @@ class UploadController(Controller):
         summary="Upload status (owner; ops may read)",
         guards=[allow(Role.creator, Role.ops)],
         operation_id="getUpload",
+        description="An upload's state, offset, size and media facts; its owner and ops may read it.",
     )
     async def read(
         self,
@@ -249,6 +266,10 @@ class UploadController(Controller):
         summary="Idempotent completion: 409 until every byte is in",
         guards=[allow(Role.creator)],
         operation_id="completeUpload",
+        description=(
+            "Once every byte has arrived, answers the upload's status (processing follows in the worker); before that,"
+            " 409. Safe to repeat."
+        ),
     )
     async def complete(
         self,
@@ -265,6 +286,10 @@ class UploadController(Controller):
         summary="Retry a failed upload (processing or resume)",
         guards=[allow(Role.creator)],
         operation_id="retryUpload",
+        description=(
+            "Retries a retryable failed upload: processing again after a processing timeout, or receiving again from "
+            "the stored offset after an expiry."
+        ),
     )
     async def retry(
         self,
