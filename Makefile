@@ -44,4 +44,4 @@ bench: setup  ## every benchmark with its same-run reference; rewrites bench/REA
 	$(RUN) python -m bench.run_all
 
 clean:
-	rm -rf .patronage .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .patronage .pytest_cache .mypy_cache .ruff_cache node_modules

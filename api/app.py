@@ -37,6 +37,7 @@ from api.idempotency import provide_idempotency
 from api.journal.controllers import JournalController
 from api.moderation.controllers import ModerationController
 from api.notifications.controllers import NotificationController
+from api.openapi_links import DocumentedLinks
 from api.payments.controllers import StripeWebhookController
 from api.payments.gateway import PaymentGateway
 from api.payouts import calendar as payout_calendar
@@ -208,7 +209,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         request_class=ApiRequest,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
-        plugins=[DocumentedProblems(), DocumentedHeaders()],
+        plugins=[DocumentedProblems(), DocumentedHeaders(), DocumentedLinks()],
         logging_config=LoggingConfig(configure_root_logger=False),  # the process's (CLI's) logging setup stays
         debug=False,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
@@ -93,3 +94,46 @@ def test_every_operation_has_an_explicit_stable_operation_id(app: Litestar) -> N
         if isinstance(operation, dict) and "operationId" in operation
     ]
     assert sorted(documented) == sorted(ids)
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema with its `$ref` followed, and a nullable `oneOf`/`anyOf` reduced to its non-null member."""
+    while True:
+        if "$ref" in schema:
+            schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        elif "oneOf" in schema or "anyOf" in schema:
+            members = [m for m in schema.get("oneOf") or schema["anyOf"] if m.get("type") != "null"]
+            assert len(members) == 1, schema
+            schema = members[0]
+        else:
+            return schema
+
+
+def test_every_link_leads_to_an_operation_with_a_value_the_answer_holds() -> None:
+    """Each link names an existing operation, fills exactly that operation's path parameters, and points
+    into the source's success answer at a field its schema has."""
+    document = json.loads(OPENAPI_SNAPSHOT.read_text())
+    operations = {
+        operation["operationId"]: operation
+        for path in document["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict)
+    }
+    links = [
+        (source, response, link)
+        for source, operation in operations.items()
+        for code, response in operation["responses"].items()
+        if code.startswith("2")
+        for link in response.get("links", {}).values()
+    ]
+    assert len(links) >= 30
+    for source, response, link in links:
+        target = operations[link["operationId"]]
+        path_parameters = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+        assert set(link["parameters"]) == path_parameters, (source, link)
+        for expression in link["parameters"].values():
+            assert expression.startswith("$response.body#/"), (source, expression)
+            schema = _resolve(document, next(iter(response["content"].values()))["schema"])
+            for step in expression.removeprefix("$response.body#/").split("/"):
+                schema = _resolve(document, schema["items"] if step.isdigit() else schema["properties"][step])
+            assert (schema.get("type"), schema.get("format")) == ("string", "uuid"), (source, expression)
