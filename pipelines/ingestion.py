@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import types
@@ -230,6 +231,27 @@ def settle(warehouse: Warehouse, run_id: str, sources: list[str], on_dead: Calla
     return duplicates
 
 
+SPOOL_PREFIX = "patronage-ingest-"  # a run's spool directory: patronage-ingest-<pid>-<random>, under TMPDIR
+
+
+def _remove_abandoned_spools() -> None:
+    """Spool directories of runs whose process is gone (killed: nothing else leaves one behind)."""
+    for spool in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*-*"):
+        pid = spool.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(spool, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def ingest(
     warehouse: Warehouse,
     dead_letter_dir: PathOrUrl,
@@ -254,7 +276,8 @@ def ingest(
         )
 
     store.recover(dead_letter_dir, source, committed)  # a killed run's dead-letter files, finished or removed
-    with tempfile.TemporaryDirectory(prefix="patronage-ingest-") as spool:
+    _remove_abandoned_spools()
+    with tempfile.TemporaryDirectory(prefix=f"{SPOOL_PREFIX}{os.getpid()}-") as spool:
         try:
             with warehouse.transaction():
                 dead = DeadLetterFiles(run_id, Path(spool))

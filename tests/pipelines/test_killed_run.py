@@ -289,6 +289,7 @@ def test_runs_killed_before_their_commit_leave_nothing_behind(
     ingestion.kill_when("killed-settling", settling)
     ingestion.kill_when("killed-staging", staging(where), may_finish=True)
     ingestion.complete("rerun")
+    assert list(ingestion.tmp.glob(SPOOL_DIRS)) == []  # the killed runs' spools went with the rerun
 
     first = "killed-staging" if "killed-staging" in committed_runs(where) else "rerun"
     assert_each_input_once(
