@@ -34,7 +34,7 @@ _ESCAPE = re.compile(rb"\\(?:u[dD][89a-fA-F][0-9a-fA-F]{2}|.)", re.DOTALL)
 
 
 def _without_surrogate_escapes(body: bytes) -> bytes:
-    """`body` with every surrogate escape replaced by `\ufffd`, byte for byte as long: JSON text that
+    """`body` with every surrogate escape replaced by `\\ufffd`, byte for byte as long: JSON text that
     msgspec reads, and whose elements sit where the original's do."""
     return _ESCAPE.sub(lambda m: b"\\ufffd" if len(m.group(0)) == 6 else m.group(0), body)
 
