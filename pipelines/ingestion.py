@@ -5,7 +5,7 @@ and line), a chunk at a time, and commits accepted events, dead letters, the aud
 in one warehouse transaction:
 
 1. Worker processes judge each chunk (pipelines/verdicts.py): dead letters come back; candidates are spooled as
-   JSON lines and bulk-loaded by the warehouse into raw.events.
+   rows in the warehouse's bulk format (JSON lines or CSV) and bulk-loaded by it into raw.events.
 2. Set operations in the warehouse settle what is new: the first candidate of an event id not accepted before
    stays; a later one with the same bytes is a duplicate, with other bytes an `event_id_conflict` dead letter.
 3. Conservation — received = accepted + duplicates + dead_lettered, recounted from the tables — is checked
@@ -71,14 +71,16 @@ def default_workers() -> int:
     return max(1, int(configured)) if configured else os.cpu_count() or 1
 
 
-def judged_chunks(chunks: Iterable[Chunk], run_id: str, spool_dir: str, workers: int) -> Iterator[ChunkVerdicts]:
+def judged_chunks(
+    chunks: Iterable[Chunk], run_id: str, spool_dir: str, workers: int, csv_columns: tuple[str, ...] = ()
+) -> Iterator[ChunkVerdicts]:
     """Each chunk's verdicts, in the chunks' order. A single chunk is judged in this process (a pool costs more
     than it saves); more go to `workers` processes, a few chunks ahead of the consumer so memory stays bounded."""
     pending = iter(chunks)
     head = list(itertools.islice(pending, 2))
     if len(head) < 2 or workers <= 1:
         for chunk in itertools.chain(head, pending):
-            yield judge_chunk(chunk, run_id, spool_dir)
+            yield judge_chunk(chunk, run_id, spool_dir, csv_columns)
         return
     # forkserver: the pipeline's process has threads (Dagster, DuckDB) that a fork would copy mid-flight.
     context = multiprocessing.get_context("forkserver")
@@ -86,12 +88,12 @@ def judged_chunks(chunks: Iterable[Chunk], run_id: str, spool_dir: str, workers:
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         in_flight: deque[Future[ChunkVerdicts]] = deque()
         with _without_main_module():  # the first submit starts every worker
-            in_flight.append(pool.submit(judge_chunk, head[0], run_id, spool_dir))
-        in_flight.append(pool.submit(judge_chunk, head[1], run_id, spool_dir))
+            in_flight.append(pool.submit(judge_chunk, head[0], run_id, spool_dir, csv_columns))
+        in_flight.append(pool.submit(judge_chunk, head[1], run_id, spool_dir, csv_columns))
         for chunk in pending:
             if len(in_flight) >= 2 * workers:
                 yield in_flight.popleft().result()
-            in_flight.append(pool.submit(judge_chunk, chunk, run_id, spool_dir))
+            in_flight.append(pool.submit(judge_chunk, chunk, run_id, spool_dir, csv_columns))
         while in_flight:
             yield in_flight.popleft().result()
 
@@ -129,11 +131,12 @@ def stage(
         loading: Future[None] | None = None
 
         def load(batch: list[Path]) -> None:
-            warehouse.load_json_lines("raw.events", EVENT_COLUMNS, batch)
+            warehouse.load_bulk("raw.events", EVENT_COLUMNS, batch)
             for path in batch:
                 path.unlink()
 
-        for verdicts in judged_chunks(chunks, run_id, str(spool_dir), workers):
+        csv_columns = tuple(EVENT_COLUMNS) if warehouse.bulk_format == "csv" else ()
+        for verdicts in judged_chunks(chunks, run_id, str(spool_dir), workers, csv_columns):
             received += verdicts.received
             on_dead(verdicts.dead)
             if verdicts.spool:

@@ -1,8 +1,9 @@
 """The verdict on each landed line, computed where the CPU is: in worker processes, a chunk of lines at a time.
 
 A line is either a dead letter (the contract, the row rules, or a client claiming a server event) or a candidate
-for `raw.events`. Candidates leave Python once, as JSON lines of raw.events' columns in a spool file the warehouse
-bulk-loads; what is a duplicate or an id conflict is decided afterwards by set operations in the warehouse
+for `raw.events`. Candidates leave Python once, as rows of raw.events' columns in a spool file the warehouse
+bulk-loads, in the format its adapter reads fastest (`Warehouse.bulk_format`: JSON lines by column name, or CSV in
+the columns' order); what is a duplicate or an id conflict is decided afterwards by set operations in the warehouse
 (pipelines/ingestion.py).
 """
 
@@ -148,8 +149,9 @@ def _surely_valid(
     )
 
 
-def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str) -> ChunkVerdicts:
-    """Every line's verdict: dead letters come back, candidates go to a spool file in `spool_dir`.
+def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[str, ...] = ()) -> ChunkVerdicts:
+    """Every line's verdict: dead letters come back, candidates go to a spool file in `spool_dir`: JSON lines, or
+    with `csv_columns` CSV rows of those columns.
 
     Most lines are valid, and for them the loop below asks the contract's own checks directly: decoded, under the
     size limit, an event of the catalog in a supported version that its compiled schema accepts, within the
@@ -159,8 +161,9 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str) -> ChunkVerdicts:
     """
     registry = contract_registry()
     checks, integers, server_only = registry.event_checks, registry.integer_properties, _server_events()
-    decode = _DECODER.decode
+    decode, encode = _DECODER.decode, _ENCODER.encode
     spool = bytearray()
+    csv_rows: list[str] = []
     candidates = 0
     dead: list[DeadLetter] = []
     shared_received = chunk.received_at if isinstance(chunk.received_at, datetime) else None
@@ -191,11 +194,23 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str) -> ChunkVerdicts:
         document["source"] = source
         document["source_ref"] = ref
         document["run_id"] = run_id
-        _ENCODER.encode_into(document, spool, -1)
-        spool += b"\n"
+        if csv_columns:  # null unquoted and empty; text always quoted, so "", a line break or a `\.` stays data
+            csv_rows.append(
+                ",".join(
+                    [
+                        ""
+                        if value is None
+                        else '"' + (value if type(value) is str else encode(value).decode()).replace('"', '""') + '"'
+                        for value in map(document.get, csv_columns)
+                    ]
+                )
+            )
+        else:
+            _ENCODER.encode_into(document, spool, -1)
+            spool += b"\n"
         candidates += 1
     if not candidates:
         return ChunkVerdicts(len(chunk.raws), None, dead)
-    spooled = Path(spool_dir) / f"events-{chunk.first_seq}.ndjson"
-    spooled.write_bytes(spool)
+    spooled = Path(spool_dir) / f"events-{chunk.first_seq}.{'csv' if csv_columns else 'ndjson'}"
+    spooled.write_bytes("\n".join(csv_rows).encode() + b"\n" if csv_columns else spool)
     return ChunkVerdicts(len(chunk.raws), str(spooled), dead)

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -165,6 +165,13 @@ class Warehouse(ABC):
 
     @abstractmethod
     def run(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    bulk_format: Literal["json", "csv"]  # the spool format `load_bulk` reads: the engine's fastest (bench/README.md)
+
+    @abstractmethod
+    def load_bulk(self, table: str, columns: dict[str, str], paths: Sequence[Path]) -> None:
+        """Append spool files in `bulk_format` to `table`: JSON lines with `columns` by name, or CSV rows of
+        `columns` in order (null unquoted and empty, text quoted): the ingestion's bulk path."""
 
     @abstractmethod
     def load_json_lines(

@@ -44,7 +44,7 @@ DAY_1 = datetime(2026, 11, 26, 23, tzinfo=UTC)
 DAY_2 = datetime(2026, 11, 27, 12, tzinfo=UTC)
 ACCEPTED, DUPLICATE, DEAD = "accepted", "duplicate", "dead"
 # A run's spool directory (pipelines/ingestion.py) and the candidates' files in it (pipelines/verdicts.py).
-SPOOL_DIRS, CANDIDATES = "patronage-ingest-*", "events-*.ndjson"
+SPOOL_DIRS, CANDIDATES = "patronage-ingest-*", "events-*"  # .ndjson or .csv: the warehouse's bulk format
 DAY_OF_FILE = {"a.ndjson": DAY_1, "b.ndjson": DAY_2, "c.ndjson": DAY_2 + timedelta(hours=1)}
 
 

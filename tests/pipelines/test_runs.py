@@ -185,3 +185,33 @@ def test_a_run_that_loses_an_input_fails_and_commits_nothing(where: LocalRunStor
     assert rows(where, "select count(*) from raw.events") == [(0,)]
     assert rows(where, "select count(*) from marts.ingestion_audit") == [(0,)]
     assert ingest_landing_files(where, "run-2").accepted == 3
+
+
+def test_text_that_bulk_formats_treat_specially_is_stored_as_sent(where: LocalRunStores) -> None:
+    """Quotes, commas, line breaks, a line of `\\.` (COPY's end of data) and empty text go through the warehouse's
+    bulk format (PostgreSQL: CSV) unchanged; an absent key is null, an empty string stays empty."""
+    tricky = 'a "quoted", line\r\n\\.\nend'
+    event = client_event(
+        anonymous_id='"\\.",',
+        session_id="s\n\\.\nt",  # a CSV line of its own: `\.`
+        app_version='2.3.0-beta+"x",y',
+        context={"note": tricky, "empty": "", "nested": {"quote": '"'}},
+        properties={"source": "feed", "extra": tricky},
+    )
+    bare = client_event()
+    del bare["user_id"]  # absent = null
+    sent = [line(event), b"  " + line(bare) + b"\t"]  # whitespace around the object is part of the raw bytes
+    (where.landing_dir / "tricky.ndjson").write_bytes(b"".join(raw + b"\n" for raw in sent))
+    assert ingest_landing_files(where, "run-1").accepted == 2
+    stored = rows(
+        where,
+        "select raw, anonymous_id, session_id, app_version, user_id, context::varchar, properties::varchar "
+        "from raw.events order by source_ref",
+    )
+    assert [row[0].encode() for row in stored] == sent
+    (_, anonymous_id, session_id, app_version, user_id, context, properties), plain = stored
+    assert (anonymous_id, session_id, app_version) == (event["anonymous_id"], event["session_id"], event["app_version"])
+    assert user_id is None
+    assert json.loads(str(context)) == event["context"]
+    assert json.loads(str(properties)) == event["properties"]
+    assert (plain[4], plain[5]) == (None, None)  # no user_id key, no context key
