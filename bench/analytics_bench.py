@@ -83,7 +83,7 @@ def run(events: int, scratch: Path) -> tuple[float, float, float]:
     generated = time.perf_counter() - started
 
     started = time.perf_counter()
-    result = dbt_build({"PATRONAGE_WAREHOUSE": str(path)}, scratch)
+    result = dbt_build(path, scratch)
     dbt_seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(result.stdout[-3000:])

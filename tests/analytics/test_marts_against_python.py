@@ -84,8 +84,8 @@ def built(events: list[Event], expected: ExpectedMarts, tmp_path_factory: pytest
 def run_dbt_build(path: Path, scratch: Path) -> None:
     """Build and test the marts under test and their parents (not the rest of the project), in a zone
     with daylight saving time: the marts must be UTC whatever the session's zone."""
-    environment = {"PATRONAGE_WAREHOUSE": str(path), "PATRONAGE_DBT_TARGET": "duckdb", "TZ": "America/New_York"}
-    result = dbt_build(environment, scratch, tuple(f"+{mart}" for mart in MARTS), timeout=300)
+    select = tuple(f"+{mart}" for mart in MARTS)
+    result = dbt_build(path, scratch, select, environment={"TZ": "America/New_York"}, timeout=300)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 

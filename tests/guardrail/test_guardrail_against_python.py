@@ -56,8 +56,7 @@ def raw_row(event: Event) -> dict[str, str | None]:
 
 
 def dbt_build(warehouse: Path, scratch: Path) -> subprocess.CompletedProcess[str]:
-    environment = {"PATRONAGE_WAREHOUSE": str(warehouse), "PATRONAGE_DBT_TARGET": "duckdb"}
-    return build(environment, scratch, ("+bitrate_guardrail_actions", "+bitrate_guardrail_state"), timeout=600)
+    return build(warehouse, scratch, ("+bitrate_guardrail_actions", "+bitrate_guardrail_state"), timeout=600)
 
 
 def marts(warehouse: Path) -> tuple[list[Action], list[State]]:

@@ -17,7 +17,6 @@ def warehouse_environment(where: WarehouseAt) -> dict[str, str]:
 
 
 def dbt_build(warehouse: WarehouseAt, scratch: Path, *select: str) -> subprocess.CompletedProcess[str]:
-    environment = warehouse_environment(warehouse)
-    result = build(environment, scratch, select, timeout=600)
+    result = build(warehouse, scratch, select, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:]
     return result

@@ -11,7 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.project import DBT_PROJECT_DIR, dbt_environment, dbt_profile, dbt_profiles_dir, postgres_target
+from pipelines import project
+from pipelines.project import (
+    DBT_PROJECT_DIR,
+    PARTIAL_PARSE,
+    dbt_build,
+    dbt_profile,
+    dbt_profiles_dir,
+    dbt_target,
+    postgres_connection,
+)
+from stores.warehouse import open_warehouse
 
 # What dbt itself makes of profiles.yml under an environment (a process of its own: dbt's flags are global).
 RENDER_PROFILE = """
@@ -39,7 +49,7 @@ def rendered_profile(environment: dict[str, str], profiles_dir: Path = DBT_PROJE
     }
     result = subprocess.run(
         [sys.executable, "-c", RENDER_PROFILE],
-        env={**dbt_environment({**base, **environment}), "PROFILES_DIR": str(profiles_dir)},
+        env={**base, **environment, "PROFILES_DIR": str(profiles_dir)},
         cwd=DBT_PROJECT_DIR,
         capture_output=True,
         text=True,
@@ -48,8 +58,17 @@ def rendered_profile(environment: dict[str, str], profiles_dir: Path = DBT_PROJE
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def test_the_warehouse_url_alone_selects_and_configures_the_postgres_target() -> None:
-    profile = rendered_profile({"PATRONAGE_WAREHOUSE_URL": "postgresql://etl:p%40ss%2Fw@wh.internal:6543/marts_db"})
+def by_hand(url: str) -> dict[str, str]:
+    """The variables profiles.yml reads for the `postgres` target, as README tells a person to set them."""
+    return {
+        "PATRONAGE_DBT_TARGET": "postgres",
+        **{f"PATRONAGE_WAREHOUSE_PG_{name.upper()}": value for name, value in postgres_connection(url).items()},
+    }
+
+
+def test_the_warehouse_url_alone_configures_the_asset_s_postgres_target() -> None:
+    with dbt_profiles_dir("postgresql://etl:p%40ss%2Fw@wh.internal:6543/marts_db") as folder:
+        profile = rendered_profile({}, folder)
     assert profile == {
         "target": "postgres",
         "path": None,
@@ -65,22 +84,19 @@ def test_the_warehouse_url_alone_selects_and_configures_the_postgres_target() ->
 
 
 def test_url_forms_libpq_accepts() -> None:
-    socket = postgres_target("postgres://postgres@/warehouse?host=%2Ftmp%2Fpg%20sock&sslmode=require")
+    socket = postgres_connection("postgres://postgres@/warehouse?host=%2Ftmp%2Fpg%20sock&sslmode=require")
     assert socket == {
-        "PATRONAGE_DBT_TARGET": "postgres",
-        "PATRONAGE_WAREHOUSE_PG_HOST": "/tmp/pg sock",
-        "PATRONAGE_WAREHOUSE_PG_PORT": "5432",
-        "PATRONAGE_WAREHOUSE_PG_USER": "postgres",
-        "PATRONAGE_WAREHOUSE_PG_PASSWORD": "",
-        "PATRONAGE_WAREHOUSE_PG_DBNAME": "warehouse",
-        "PATRONAGE_WAREHOUSE_PG_SSLMODE": "require",
+        "host": "/tmp/pg sock",
+        "port": "5432",
+        "user": "postgres",
+        "password": "",
+        "dbname": "warehouse",
+        "sslmode": "require",
     }
-    assert postgres_target("postgresql://analyst@db")["PATRONAGE_WAREHOUSE_PG_DBNAME"] == "analyst"  # libpq's default
+    assert postgres_connection("postgresql://analyst@db")["dbname"] == "analyst"  # libpq's default
 
 
-def test_without_the_url_the_existing_variables_still_work() -> None:
-    assert postgres_target(None) == {}
-    assert postgres_target("postgresql://etl@wh/marts", "duckdb") == {}  # an explicit target wins
+def test_by_hand_the_variables_of_profiles_yml_choose_the_target() -> None:
     legacy = rendered_profile(
         {
             "PATRONAGE_DBT_TARGET": "postgres",
@@ -113,7 +129,7 @@ def test_the_dagster_asset_s_profile_gives_every_value_profiles_yml_reads(tmp_pa
     url = "postgresql://etl:p%40ss@wh.internal:6543/marts_db?sslmode=require"
     duck = tmp_path / "w.duckdb"
     misleading = {"PATRONAGE_DBT_TARGET": "duckdb", "PATRONAGE_WAREHOUSE": str(tmp_path / "elsewhere.duckdb")}
-    for warehouse, variables in ((url, {"PATRONAGE_WAREHOUSE_URL": url}), (duck, {"PATRONAGE_WAREHOUSE": str(duck)})):
+    for warehouse, variables in ((url, by_hand(url)), (duck, {"PATRONAGE_WAREHOUSE": str(duck)})):
         with dbt_profiles_dir(warehouse) as folder:
             assert rendered_profile(misleading, folder) == rendered_profile(variables)
     assert not (tmp_path / "elsewhere.duckdb").exists()
@@ -124,3 +140,45 @@ def test_a_relative_warehouse_is_the_same_file_for_dbt(tmp_path: Path, monkeypat
     assert dbt_profile(Path("wh/w.duckdb"))["patronage"]["outputs"]["duckdb"]["path"] == str(
         tmp_path / "wh" / "w.duckdb"
     )
+
+
+def test_a_warehouse_keeps_its_parse_for_the_next_run_and_only_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt reuses a parse only under the profile that made it: the parse is kept per warehouse."""
+    monkeypatch.setattr(project, "PARSE_STATE_DIR", tmp_path / "kept")
+    first, other = tmp_path / "first.duckdb", tmp_path / "other.duckdb"
+    with dbt_target(first, tmp_path / "run-1") as target:
+        assert not (target / PARTIAL_PARSE).exists()  # a warehouse never built before
+        (target / PARTIAL_PARSE).write_bytes(b"the parse of run 1")
+    with dbt_target(first, tmp_path / "run-2") as target:
+        assert (target / PARTIAL_PARSE).read_bytes() == b"the parse of run 1"
+        (target / PARTIAL_PARSE).write_bytes(b"the parse of run 2")
+    with dbt_target(other, tmp_path / "run-3") as target:
+        assert not (target / PARTIAL_PARSE).exists()
+    with dbt_target(first, tmp_path / "run-4") as target:
+        assert (target / PARTIAL_PARSE).read_bytes() == b"the parse of run 2"
+
+
+def test_only_the_warehouses_used_last_keep_their_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(project, "PARSE_STATE_DIR", tmp_path / "kept")
+    warehouses = [tmp_path / f"w{number}.duckdb" for number in range(project.PARSE_STATES_KEPT + 2)]
+    for number, warehouse in enumerate(warehouses):
+        with dbt_target(warehouse, tmp_path / f"run-{number}") as target:
+            (target / PARTIAL_PARSE).write_bytes(b"parse")
+        os.utime(project._parse_state(warehouse), (number, number))  # used in this order
+    kept = [warehouse for warehouse in warehouses if project._parse_state(warehouse).exists()]
+    assert kept == warehouses[2:]
+
+
+def test_the_second_build_on_a_warehouse_parses_only_what_changed(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    with open_warehouse(warehouse):
+        pass  # raw.* exist, empty
+    for run in ("run-1", "run-2"):
+        result = dbt_build(warehouse, tmp_path / run, ("stg_events",))
+        assert result.returncode == 0, result.stdout[-3000:]
+    first, second = ((tmp_path / run / "logs" / "dbt.log").read_text() for run in ("run-1", "run-2"))
+    assert "Unable to do partial parsing" in first
+    assert "Unable to do partial parsing" not in second
+    assert "Partial parsing enabled" in second
