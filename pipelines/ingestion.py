@@ -33,7 +33,7 @@ from pathlib import Path
 
 from dead_letter import store
 from dead_letter.store import DeadLetter, DeadLetterFiles, insert_rows
-from pipelines.verdicts import Chunk, ChunkVerdicts, judge_chunk
+from pipelines.verdicts import LANDING_COLUMNS, Chunk, ChunkVerdicts, judge_chunk
 from stores.files import PathOrUrl
 from stores.warehouse import EVENT_COLUMNS, Warehouse
 
@@ -127,15 +127,17 @@ def stage(
     received = 0
     waiting: list[Path] = []
     # The warehouse loads one batch in a thread (its engine releases the GIL) while this one keeps the workers fed.
+    event_columns = tuple(column for column in EVENT_COLUMNS if column not in LANDING_COLUMNS)
+    bulk_columns = {name: EVENT_COLUMNS[name] for name in (*event_columns, *LANDING_COLUMNS)}  # a CSV row's order
+    csv_columns = event_columns if warehouse.bulk_format == "csv" else ()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse-load") as loader:
         loading: Future[None] | None = None
 
         def load(batch: list[Path]) -> None:
-            warehouse.load_bulk("raw.events", EVENT_COLUMNS, batch)
+            warehouse.load_bulk("raw.events", bulk_columns, batch)
             for path in batch:
                 path.unlink()
 
-        csv_columns = tuple(EVENT_COLUMNS) if warehouse.bulk_format == "csv" else ()
         for verdicts in judged_chunks(chunks, run_id, str(spool_dir), workers, csv_columns):
             received += verdicts.received
             on_dead(verdicts.dead)

@@ -127,9 +127,13 @@ def _server_events() -> frozenset[str]:
     return frozenset(name for name, entry in contract_registry().catalog.items() if entry.emitted_by == "server")
 
 
+# raw.events' columns that the landing gives, not the event: a CSV row ends with them, in this order.
+LANDING_COLUMNS = ("received_at", "raw", "raw_sha256", "source", "source_ref", "run_id")
+
+
 def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[str, ...] = ()) -> ChunkVerdicts:
     """Every line's verdict: dead letters come back, candidates go to a spool file in `spool_dir`: JSON lines, or
-    with `csv_columns` CSV rows of those columns.
+    with `csv_columns` (the event's own columns) CSV rows of those columns followed by LANDING_COLUMNS.
 
     Most lines are valid, and for them the loop below asks the contract's own checks directly: decoded, under the
     size limit, an event of the catalog in a supported version that its compiled schema accepts, within the
@@ -149,6 +153,7 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
     shared_client = chunk.from_client if isinstance(chunk.from_client, bool) else None
     refs, (path, first_line) = (None, chunk.refs) if isinstance(chunk.refs, tuple) else (chunk.refs, ("", 0))
     source, strip_cr = chunk.source, chunk.strip_cr
+    source_field, run_field = (f'"{text.replace(chr(34), chr(34) * 2)}"' for text in (source, run_id))
     for index, line in enumerate(chunk.raws):
         raw = line[:-1] if strip_cr and line.endswith(b"\r") else line
         received_at = shared_received or chunk.received_at[index]  # type: ignore[index]
@@ -177,24 +182,25 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
                 continue
         # The candidate's row is the document itself with its landing columns (raw.events' names, absent = null).
         document["properties"] = stored_properties(document, integers.get(document["event_name"], _NO_INTEGERS))
-        document["received_at"] = shared_text or received_at.isoformat()
-        document["raw"] = raw.decode()
-        document["raw_sha256"] = hashlib.sha256(raw).hexdigest()
-        document["source"] = source
-        document["source_ref"] = ref
-        document["run_id"] = run_id
+        received_text = shared_text or received_at.isoformat()
+        raw_text, digest = raw.decode(), hashlib.sha256(raw).hexdigest()
         if csv_columns:  # null unquoted and empty; text always quoted, so "", a line break or a `\.` stays data
-            csv_rows.append(
-                ",".join(
-                    [
-                        ""
-                        if value is None
-                        else '"' + (value if type(value) is str else encode(value).decode()).replace('"', '""') + '"'
-                        for value in map(document.get, csv_columns)
-                    ]
-                )
-            )
+            fields = [
+                ""
+                if value is None
+                else '"' + (value if type(value) is str else encode(value).decode()).replace('"', '""') + '"'
+                for value in map(document.get, csv_columns)
+            ]
+            raw_field, ref_field = raw_text.replace('"', '""'), ref.replace('"', '""')
+            landing = f'"{received_text}","{raw_field}",{digest},{source_field},"{ref_field}",{run_field}'
+            csv_rows.append(",".join(fields) + "," + landing)
         else:
+            document["received_at"] = received_text
+            document["raw"] = raw_text
+            document["raw_sha256"] = digest
+            document["source"] = source
+            document["source_ref"] = ref
+            document["run_id"] = run_id
             _ENCODER.encode_into(document, spool, -1)
             spool += b"\n"
         candidates += 1

@@ -201,15 +201,16 @@ def test_text_that_bulk_formats_treat_specially_is_stored_as_sent(where: LocalRu
     bare = client_event()
     del bare["user_id"]  # absent = null
     sent = [line(event), b"  " + line(bare) + b"\t"]  # whitespace around the object is part of the raw bytes
-    (where.landing_dir / "tricky.ndjson").write_bytes(b"".join(raw + b"\n" for raw in sent))
+    (where.landing_dir / 'tri"cky, file.ndjson').write_bytes(b"".join(raw + b"\n" for raw in sent))  # in source_ref
     assert ingest_landing_files(where, "run-1").accepted == 2
     stored = rows(
         where,
-        "select raw, anonymous_id, session_id, app_version, user_id, context::varchar, properties::varchar "
-        "from raw.events order by source_ref",
+        "select raw, anonymous_id, session_id, app_version, user_id, context::varchar, properties::varchar, "
+        "source_ref from raw.events order by source_ref",
     )
+    assert [row[7] for row in stored] == ['tri"cky, file.ndjson:1', 'tri"cky, file.ndjson:2']
     assert [row[0].encode() for row in stored] == sent
-    (_, anonymous_id, session_id, app_version, user_id, context, properties), plain = stored
+    (_, anonymous_id, session_id, app_version, user_id, context, properties, _), plain = stored
     assert (anonymous_id, session_id, app_version) == (event["anonymous_id"], event["session_id"], event["app_version"])
     assert user_id is None
     assert json.loads(str(context)) == event["context"]
