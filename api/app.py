@@ -37,6 +37,7 @@ from api.idempotency import provide_idempotency
 from api.journal.controllers import JournalController
 from api.moderation.controllers import ModerationController
 from api.notifications.controllers import NotificationController
+from api.openapi_examples import DocumentedExamples
 from api.openapi_links import DocumentedLinks
 from api.payments.controllers import StripeWebhookController
 from api.payments.gateway import PaymentGateway
@@ -126,7 +127,7 @@ TAGS = {  # every operation's tag, declared with what it groups (the OpenAPI doc
     "journal": "The double-entry journal, its balances and reconciliation against Stripe (ops).",
     "payouts": "Payouts to creators on business days.",
     "disputes": "Disputes with their SLA clocks, acknowledgement, triage and recovery attempts.",
-    "notifications": "The in-app inbox, contact details for email and push, and the queue's health (ops).",
+    "notifications": "The in-app inbox, contact details, devices for push, and the queue's health (ops).",
     "moderation": "Reports on projects, review cases and decisions.",
     "uploads": "Resumable video uploads (tus 1.0.0) and their processing status.",
     "events": "Client product events, landed for the pipeline to validate.",
@@ -209,7 +210,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         request_class=ApiRequest,
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi_config(),
-        plugins=[DocumentedProblems(), DocumentedHeaders(), DocumentedLinks()],
+        plugins=[DocumentedProblems(), DocumentedHeaders(), DocumentedLinks(), DocumentedExamples()],
         logging_config=LoggingConfig(configure_root_logger=False),  # the process's (CLI's) logging setup stays
         debug=False,
     )

@@ -6,12 +6,15 @@ One small frozen dataclass per concern; `load_settings()` is the only reader of 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from dotenv import dotenv_values
 
 ENVIRONMENTS = ("dev", "test", "production")
@@ -63,10 +66,26 @@ class PathSettings:
         return self.warehouse_url or self.warehouse
 
 
+PUSH_ENVIRONMENTS = ("production", "development")
+
+
+@dataclass(frozen=True)
+class ApnsSettings:
+    """Token-based APNs: the team's .p8 auth key (its PEM text), its key id, the team id and the app's bundle id."""
+
+    key: str = field(repr=False)
+    key_id: str
+    team_id: str
+    topic: str
+    url: str | None = None  # None: Apple's server of each device's environment; else one stand-in server for both
+
+
 @dataclass(frozen=True)
 class NotificationSettings:
     smtp_url: str | None
     ops_webhook_url: str | None
+    apns: ApnsSettings | None = None  # None: push goes to the dev sink
+    push_environment: str = "production"  # the APNs environment of a device registered without one
 
 
 @dataclass(frozen=True)
@@ -154,6 +173,62 @@ def _dispute_settings(env: dict[str, str]) -> DisputeSettings:
     return DisputeSettings(ack_hours=ack, triage_hours=triage, escalation_minor=escalation)
 
 
+_APNS_ID = re.compile(r"[A-Z0-9]{10}")  # Apple's key ids and team ids
+_BUNDLE_ID = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+
+
+def _apns_settings(env: dict[str, str]) -> ApnsSettings | None:
+    """APNs is on when PATRONAGE_APNS_KEY_PATH names the team's auth key; the other values are then required."""
+    names = ("PATRONAGE_APNS_KEY_ID", "PATRONAGE_APNS_TEAM_ID", "PATRONAGE_APNS_TOPIC", "PATRONAGE_APNS_URL")
+    path = env.get("PATRONAGE_APNS_KEY_PATH", "").strip()
+    if not path:
+        if stray := [name for name in names if env.get(name, "").strip()]:
+            raise ConfigError(f"{stray[0]} is set but PATRONAGE_APNS_KEY_PATH is not (APNs needs the auth key)")
+        return None
+    values = {name: env.get(name, "").strip() for name in names}
+    for name in names[:3]:
+        if not values[name]:
+            raise ConfigError(f"{name} is required when PATRONAGE_APNS_KEY_PATH is set")
+    for name in names[:2]:
+        if not _APNS_ID.fullmatch(values[name]):
+            raise ConfigError(f"{name} must be the 10-character id Apple shows (got {values[name]!r})")
+    if not _BUNDLE_ID.fullmatch(values["PATRONAGE_APNS_TOPIC"]):
+        raise ConfigError(f"PATRONAGE_APNS_TOPIC must be the app's bundle id (got {values['PATRONAGE_APNS_TOPIC']!r})")
+    url = _check_url("PATRONAGE_APNS_URL", values["PATRONAGE_APNS_URL"], ("https",))
+    try:
+        port = urlsplit(url).port if url else None
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ConfigError(f"PATRONAGE_APNS_URL must be https://host[:port] (got {url!r})")
+    return ApnsSettings(
+        key=_apns_key(Path(path).expanduser()),
+        key_id=values["PATRONAGE_APNS_KEY_ID"],
+        team_id=values["PATRONAGE_APNS_TEAM_ID"],
+        topic=values["PATRONAGE_APNS_TOPIC"],
+        url=url,
+    )
+
+
+def _apns_key(path: Path) -> str:
+    try:
+        text = path.read_text()
+        key = load_pem_private_key(text.encode(), password=None)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not a PEM private key"
+        raise ConfigError(f"PATRONAGE_APNS_KEY_PATH must name an APNs auth key file (.p8): {path}: {reason}") from None
+    if not (isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"):
+        raise ConfigError(f"PATRONAGE_APNS_KEY_PATH must name an EC P-256 APNs auth key (.p8); {path} is another key")
+    return text
+
+
+def _push_environment(env: dict[str, str]) -> str:
+    value = env.get("PATRONAGE_APNS_ENVIRONMENT", "").strip() or "production"
+    if value not in PUSH_ENVIRONMENTS:
+        raise ConfigError(f"PATRONAGE_APNS_ENVIRONMENT must be one of {', '.join(PUSH_ENVIRONMENTS)} (got {value!r})")
+    return value
+
+
 def settings_from(env: dict[str, str]) -> Settings:
     """Build and validate settings from a mapping (the environment, or a test's own)."""
     environment = env.get("PATRONAGE_ENV", "dev")
@@ -211,6 +286,8 @@ def settings_from(env: dict[str, str]) -> Settings:
             ops_webhook_url=_check_url(
                 "PATRONAGE_OPS_WEBHOOK_URL", env.get("PATRONAGE_OPS_WEBHOOK_URL"), ("http", "https")
             ),
+            apns=_apns_settings(env),
+            push_environment=_push_environment(env),
         ),
         payout_country=country,
         dead_letter_alert_rate=alert_rate,

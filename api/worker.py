@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from api.db.engine import Database
 from api.disputes.jobs import sweep_sla
 from api.errors import is_connection_failure
+from api.journal.jobs import sync_provider_fees
 from api.notifications.channels import Transport, transports
 from api.notifications.jobs import LEASE, deliver_due
 from api.notifications.matrix import Channel
@@ -69,6 +70,9 @@ def build_loops(
     async def dispute_sla(now: datetime) -> int:
         return await sweep_sla(db, now)
 
+    async def provider_fees(now: datetime) -> int:
+        return await sync_provider_fees(db, gateway, now)
+
     storage = storage_from(settings)
 
     async def upload_processing(now: datetime) -> int:
@@ -88,6 +92,7 @@ def build_loops(
         Loop("notifications", 0.5, notifications),
         Loop("payout_release", 30, payout_release),
         Loop("dispute_sla", 30, dispute_sla),
+        Loop("provider_fees", 10, provider_fees),
         Loop("upload_processing", 2, upload_processing),
         Loop("upload_timeouts", 60, upload_timeouts),
         Loop("upload_purge", 600, upload_purge),

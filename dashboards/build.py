@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboards.definitions import DASHBOARDS, Column, Dashboard, Drilldown, Panel
+from dashboards.money import major_units
 from stores import warehouse
 from stores.warehouse import Warehouse, WarehouseAt
 
@@ -160,7 +161,7 @@ def table(columns: Sequence[Column], rows: list[Row], drilldown: Drilldown | Non
     labels = [c.label for c in columns] + ([drilldown.label.capitalize()] if drilldown else [])
     body = []
     for row in rows:
-        cells = [f'<td class="{cell_class(c, row)}">{text(row[c.key], c.format)}</td>' for c in columns]
+        cells = [f'<td class="{cell_class(c, row)}">{cell_text(c, row)}</td>' for c in columns]
         if drilldown:
             found = (groups or {}).get(tuple(row[k] for k in drilldown.keys), [])
             summary = f"<summary>{escape(drilldown.label)} ({len(found)})</summary>"
@@ -169,6 +170,13 @@ def table(columns: Sequence[Column], rows: list[Row], drilldown: Drilldown | Non
         body.append(f'<tr class="row">{"".join(cells)}</tr>')
     head = "".join(f"<th>{escape(label)}</th>" for label in labels)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def cell_text(column: Column, row: Row) -> str:
+    """A cell's escaped text; money in major units of the row's currency."""
+    if column.format == "money":
+        return escape(major_units(row[column.key], row.get("currency")) or "—", quote=True)
+    return text(row[column.key], column.format)
 
 
 def cell_class(column: Column, row: Row) -> str:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 ChartKind = Literal["line", "bar", "table"]
-Format = Literal["text", "int", "num", "pct"]
+# `money`: integer minor units shown in major units of the row's `currency` (dashboards/money.py).
+Format = Literal["text", "int", "num", "pct", "money"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ class Dashboard:
 
 def _c(key: str, label: str, fmt: Format = "text") -> Column:
     return Column(key, label, fmt)
+
+
+def _money(key: str, label: str) -> tuple[Column, Column]:
+    """An amount as two columns: exact minor units, then major units of the row's currency beside them."""
+    return Column(key, f"{label} (minor units)", "int"), Column(key, label, "money")
 
 
 FUNNEL = Dashboard(
@@ -167,25 +173,32 @@ RECONCILIATION = Dashboard(
     (
         Panel(
             "reconciliation_status",
-            "Reconciliation rows by status",
+            "Reconciliation rows by status and currency",
             """
-            select status, count(*) as days_and_categories, sum(abs(difference_minor)) as absolute_difference_minor
-            from marts.reconciliation_daily group by status order by status
+            select status || ' · ' || currency as status_currency, status, currency,
+                count(*) as days_and_categories,
+                sum(abs(difference_minor)) as absolute_difference_minor,
+                sum(abs(fee_difference_minor)) as absolute_fee_difference_minor
+            from marts.reconciliation_daily group by status, currency order by status, currency
             """,
             "bar",
             (
                 _c("status", "Status"),
-                _c("days_and_categories", "Rows (day, currency, category)", "int"),
-                _c("absolute_difference_minor", "Σ |difference| (minor units)", "int"),
+                _c("currency", "Currency"),
+                _c("days_and_categories", "Rows (day, category)", "int"),
+                *_money("absolute_difference_minor", "Σ |gross difference|"),
+                *_money("absolute_fee_difference_minor", "Σ |fee difference|"),
             ),
-            x="status",
+            x="status_currency",
             y=("days_and_categories",),
+            note="Amounts per currency, never added across currencies.",
         ),
         Panel(
             "reconciliation_daily",
-            "Journal against provider, by day, currency and category",
+            "Journal against provider, by day, currency and category: gross, fee, net",
             """
-            select recon_date, currency, category, journal_minor, provider_minor, difference_minor, status
+            select recon_date, currency, category, journal_minor, provider_minor, difference_minor,
+                journal_fee_minor, provider_fee_minor, net_difference_minor, status
             from marts.reconciliation_daily
             order by status = 'matched', recon_date desc, currency, category limit 500
             """,
@@ -194,16 +207,19 @@ RECONCILIATION = Dashboard(
                 _c("recon_date", "Day"),
                 _c("currency", "Currency"),
                 _c("category", "Category"),
-                _c("journal_minor", "Journal", "int"),
-                _c("provider_minor", "Provider", "int"),
-                _c("difference_minor", "Difference", "int"),
+                *_money("journal_minor", "Journal gross"),
+                *_money("provider_minor", "Provider gross"),
+                *_money("difference_minor", "Gross difference"),
+                *_money("journal_fee_minor", "Journal fee"),
+                *_money("provider_fee_minor", "Provider fee"),
+                *_money("net_difference_minor", "Net difference"),
                 _c("status", "Status"),
             ),
             note="Unmatched rows first; open a row's exceptions to see the objects behind the difference.",
             drilldown=Drilldown(
                 """
                 select recon_date, currency, category, exception_type, provider_transaction_id,
-                    journal_entry_id, provider_object_id, amount_minor
+                    journal_entry_id, provider_object_id, amount_minor, fee_minor, journal_fee_minor
                 from marts.reconciliation_exceptions
                 order by exception_type, provider_object_id, provider_transaction_id, journal_entry_id
                 """,
@@ -213,9 +229,81 @@ RECONCILIATION = Dashboard(
                     _c("provider_transaction_id", "Provider transaction"),
                     _c("journal_entry_id", "Journal entry"),
                     _c("provider_object_id", "Provider object"),
-                    _c("amount_minor", "Amount", "int"),
+                    *_money("amount_minor", "Amount"),
+                    *_money("fee_minor", "Fee"),
+                    *_money("journal_fee_minor", "Fee booked"),
                 ),
                 "exceptions",
+            ),
+        ),
+        Panel(
+            "reconciliation_rollforward",
+            "Provider balance roll-forward, journal against provider (latest first)",
+            """
+            select balance_date, currency, journal_opening_minor, journal_fee_minor, journal_closing_minor,
+                provider_opening_minor, provider_fee_minor, provider_closing_minor, closing_difference_minor, status
+            from marts.reconciliation_balance_rollforward
+            order by status = 'matched', balance_date desc, currency limit 500
+            """,
+            "table",
+            (
+                _c("balance_date", "Day"),
+                _c("currency", "Currency"),
+                *_money("journal_opening_minor", "Journal opening"),
+                *_money("journal_fee_minor", "Journal fees"),
+                *_money("journal_closing_minor", "Journal closing"),
+                *_money("provider_opening_minor", "Provider opening"),
+                *_money("provider_fee_minor", "Provider fees"),
+                *_money("provider_closing_minor", "Provider closing"),
+                *_money("closing_difference_minor", "Closing difference"),
+                _c("status", "Status"),
+            ),
+            note="Opening + charges + refunds + disputes + reversals + fees + payouts = closing, on each side "
+            "(every movement: marts.reconciliation_balance_rollforward, `patronage reconcile`).",
+        ),
+        Panel(
+            "reconciliation_payouts",
+            "Payouts: the supports each settles, what was sent, journal against provider",
+            """
+            select execution_date, currency, payout_id, provider_payout_id, payout_status, supports, settled_minor,
+                withheld_minor, amount_minor, journal_payout_minor, provider_payout_minor, status
+            from marts.reconciliation_payouts
+            order by status in ('matched', 'not_released'), execution_date desc, currency, payout_id limit 500
+            """,
+            "table",
+            (
+                _c("execution_date", "Execution"),
+                _c("currency", "Currency"),
+                _c("payout_id", "Payout"),
+                _c("provider_payout_id", "Provider payout"),
+                _c("payout_status", "Payout status"),
+                _c("supports", "Supports", "int"),
+                *_money("settled_minor", "Settled"),
+                *_money("withheld_minor", "Withheld"),
+                *_money("amount_minor", "Sent"),
+                *_money("journal_payout_minor", "Journal"),
+                *_money("provider_payout_minor", "Provider"),
+                _c("status", "Status"),
+            ),
+            note="Open a payout to see the supports it settles.",
+            drilldown=Drilldown(
+                """
+                select payout_id, support_id, charge_id, charged_minor, refunded_minor, disputed_minor, settled_minor,
+                    provider_fee_minor, currency
+                from marts.reconciliation_payout_items
+                order by payout_id, support_id
+                """,
+                ("payout_id",),
+                (
+                    _c("support_id", "Support"),
+                    _c("charge_id", "Charge"),
+                    *_money("charged_minor", "Charged"),
+                    *_money("refunded_minor", "Refunded"),
+                    *_money("disputed_minor", "Disputed"),
+                    *_money("settled_minor", "Settled"),
+                    *_money("provider_fee_minor", "Provider fees"),
+                ),
+                "supports",
             ),
         ),
     ),

@@ -94,10 +94,17 @@ def _print_marts(settings: Settings) -> None:
         "order by platform, step_index",
         "KPIs (marts.kpi_daily, every day)": "select kpi_date, viewers, supporters, supports, "
         "round(support_conversion_rate, 3) as support_conversion_rate from marts.kpi_daily order by kpi_date",
-        "reconciliation (marts.reconciliation_daily)": "select recon_date, currency, category, journal_minor, "
-        "provider_minor, status from marts.reconciliation_daily order by recon_date desc, category limit 6",
+        "reconciliation, gross and fee (marts.reconciliation_daily)": "select recon_date, currency, category, "
+        "journal_minor, provider_minor, journal_fee_minor, provider_fee_minor, status from marts.reconciliation_daily "
+        "order by recon_date desc, category limit 8",
         "reconciliation exceptions (marts.reconciliation_exceptions)": "select recon_date, category, "
-        "exception_type, amount_minor from marts.reconciliation_exceptions order by recon_date desc limit 6",
+        "exception_type, provider_object_id, amount_minor, fee_minor from marts.reconciliation_exceptions "
+        "order by recon_date desc limit 6",
+        "balance roll-forward (marts.reconciliation_balance_rollforward)": "select balance_date, currency, "
+        "journal_opening_minor, journal_closing_minor, provider_opening_minor, provider_closing_minor, status "
+        "from marts.reconciliation_balance_rollforward order by balance_date desc, currency limit 3",
+        "payouts (marts.reconciliation_payouts)": "select execution_date, currency, supports, settled_minor, "
+        "amount_minor, status from marts.reconciliation_payouts order by execution_date desc, currency limit 5",
         "dead letters by reason": "select reason_code, count(*) as events from marts.dead_letter_events "
         "group by 1 order by 2 desc",
         "guardrail (marts.bitrate_guardrail_state)": "select level, count(*) as projects "
@@ -121,6 +128,31 @@ def _print_marts(settings: Settings) -> None:
             widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
             for row in [header, *rows]:
                 print("    " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _provider_balance(
+    http: httpx.Client, ops: AppClient, payments: stripe.StripeClient, timeout: float = 60
+) -> dict[str, tuple[int, int, int]]:
+    """Per currency: (the journal's provider_balance, the provider's net balance, the fees the journal booked), once
+    the worker has booked every fee of the provider's balance transactions (or after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        provider: dict[str, int] = {}
+        for transaction in payments.v1.balance_transactions.list(params={"limit": 100}).auto_paging_iter():
+            currency = str(transaction.currency).upper()
+            provider[currency] = provider.get(currency, 0) + int(transaction.net)
+        balances = http.get("/v1/journal/balances", headers=ops.auth).json()["balances"]
+        journal: dict[str, dict[str, int]] = {}
+        for row in balances:
+            accounts = journal.setdefault(row["currency"], {})
+            accounts[row["account_code"]] = accounts.get(row["account_code"], 0) + row["balance_minor"]
+        found = {
+            currency: (accounts.get("provider_balance", 0), provider.get(currency, 0), accounts.get("provider_fee", 0))
+            for currency, accounts in journal.items()
+        }
+        if all(ours == theirs for ours, theirs, _ in found.values()) or time.monotonic() > deadline:
+            return found
+        time.sleep(1)
 
 
 def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, users: int = 24, days: int = 7) -> int:
@@ -160,6 +192,7 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
                 "/v1/reconciliation/checks", headers=ops.posting(), json={"from_date": today, "to_date": today}
             ).json()
             queues = _drained_queues(http, ops)
+            provider_balance = _provider_balance(http, ops, payments)  # the worker books Stripe's fees
             payouts = [
                 payout
                 for project_id in summary.projects
@@ -181,6 +214,12 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
             "  reconciliation today (API check):",
             ", ".join(f"{r['category']}={r['status']}" for r in check["results"]) or "no movements",
         )
+        for currency, (ours, theirs, fees) in sorted(provider_balance.items()):
+            verdict = "matched" if ours == theirs else "MISMATCH"
+            print(
+                f"  provider balance {currency}: journal {ours} = Stripe's net {theirs}: {verdict} "
+                f"(Stripe's fees booked as provider_fee: {fees})"
+            )
         print(
             "  notifications delivered per channel:",
             ", ".join(f"{q['channel']}={q['delivered']} (dead {q['dead']})" for q in queues),

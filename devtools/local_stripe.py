@@ -2,7 +2,8 @@
 
 `python -m devtools.local_stripe --port 8420` serves it; `serve_in_thread()` runs it inside a
 test process. Unlike `python -m localstripe`, this binds 127.0.0.1 only and never pickles its
-store to /tmp (two runs at once would overwrite each other's state).
+store to /tmp (two runs at once would overwrite each other's state). Its balance reads like
+Stripe's: charge fees, payout and dispute balance transactions (`devtools/local_stripe_accounting.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def _app(state_file: Path | None = None) -> Any:
     import localstripe.resources as resources  # a dev dependency: imported only when the emulator runs
     from localstripe.server import app
 
+    from devtools import local_stripe_accounting
+
     def dump(store: Any) -> None:
         if state_file is not None:
             state_file.write_bytes(pickle.dumps(dict(store), protocol=pickle.HIGHEST_PROTOCOL))
@@ -33,6 +36,7 @@ def _app(state_file: Path | None = None) -> Any:
         dict.update(resources.store, pickle.loads(state_file.read_bytes()))  # noqa: S301 (our own file)
     # Ids from the OS, not the global `random` that test frameworks (hypothesis) reseed.
     resources.random = random.SystemRandom()
+    local_stripe_accounting.install(app)  # fees, payout and dispute balance transactions, as Stripe records them
     return app
 
 

@@ -5,8 +5,9 @@ register where notifications reach them, browse the feed, view projects, tap the
 Stripe with test cards (one declined), some cancel within the window (refund), one payment is
 disputed, some report a project, and everyone's product events arrive in batches — a few of them
 broken. Sessions are spread over the last `days` days (their events replayed from the app's
-offline queue). What Stripe would send but the emulator cannot (refunds, disputes) is signed with
-the webhook secret, exactly as Stripe signs it.
+offline queue). The dispute is opened by the local provider, which records its balance transaction
+and sends the webhook as Stripe does; what Stripe would send but the emulator cannot (refunds) is
+signed with the webhook secret, exactly as Stripe signs it.
 """
 
 from __future__ import annotations
@@ -99,24 +100,23 @@ class Traffic:
             },
         )
 
-    def dispute(self, support: dict[str, Any]) -> None:
+    def dispute(self, app: AppClient, support: dict[str, Any], timeout: float = 20) -> dict[str, Any]:
+        """The provider opens a dispute on the support's charge (the local provider's control route: Stripe opens
+        them itself), with its balance transaction, and sends `charge.dispute.created`; the support once disputed."""
         charge = self.charge_of(support)
-        now = int(time.time())
-        self.stripe_event(
-            "charge.dispute.created",
-            {
-                "id": f"dp_demo_{uuid.uuid4().hex[:14]}",
-                "object": "dispute",
-                "amount": charge["amount"],
-                "currency": charge["currency"],
-                "charge": charge["id"],
-                "payment_intent": charge["payment_intent"],
-                "reason": "product_not_received",
-                "status": "needs_response",
-                "created": now,
-                "evidence_details": {"due_by": now + 10 * 86400},
-            },
+        provider = self.settings.stripe.api_base
+        if provider is None:
+            raise RuntimeError("disputes are opened on the local provider: set STRIPE_API_BASE to it")
+        opened = httpx.post(
+            f"{provider}/_config/charges/{charge['id']}/dispute", data={"reason": "product_not_received"}
         )
+        opened.raise_for_status()
+        deadline = time.monotonic() + timeout
+        while True:  # the provider's webhook arrives on its own
+            current = app.poll(str(support["support_id"]))
+            if current.get("status") == "disputed" or time.monotonic() > deadline:
+                return current
+            time.sleep(0.2)
 
     def run(self, users: int, days: int) -> TrafficSummary:
         creators = [self.user(Role.creator) for _ in range(max(2, users // 8))]
@@ -162,8 +162,7 @@ class Traffic:
                     self.refund(support)
                     support = app.poll(support["support_id"])
                 elif support["status"] == "succeeded" and not disputed and n % 5 == 3:
-                    self.dispute(support)
-                    support = app.poll(support["support_id"])
+                    support = self.dispute(app, support)
                     self.summary.disputes.append(str(support.get("dispute_id")))
                     disputed = True
                 self.summary.supports[support["status"]] += 1

@@ -150,10 +150,10 @@ def dead_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    """Finance's view of the reconciliation marts for a date range, as a table or CSV files."""
-    import csv
+    """Finance's view of the reconciliation marts for a date range, as tables or CSV files."""
     from datetime import date
 
+    from pipelines.reconcile import missing_marts, read_reports, report_lines, write_csv
     from stores import warehouse
 
     try:
@@ -165,31 +165,16 @@ def reconcile(args: argparse.Namespace, settings: Settings) -> int:
         print("no warehouse yet: run `patronage pipeline run` first")
         return 1
     with warehouse.open_warehouse(settings.paths.warehouse_at, read_only=True) as store:
-        if not store.table_exists("marts", "reconciliation_daily"):
-            print("the reconciliation marts are not built yet: run `patronage pipeline run`")
+        if missing := missing_marts(store):
+            print(f"the reconciliation marts are not built yet ({', '.join(missing)}): run `patronage pipeline run`")
             return 1
-        tables = {}
-        for name in ("reconciliation_daily", "reconciliation_exceptions"):
-            tables[name] = store.columns_and_rows(
-                f"select * from marts.{name} where recon_date between ? and ? "  # noqa: S608 (fixed names)
-                "order by recon_date, currency, category",
-                [first, last],
-            )
+        reports = read_reports(store, first, last)
     if args.csv:
-        folder = Path(args.csv)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, (columns, rows) in tables.items():
-            with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(columns)
-                writer.writerows(rows)
-            print(f"wrote {folder / f'{name}.csv'} ({len(rows)} rows)")
+        for path, name in zip(write_csv(Path(args.csv), reports), reports, strict=True):
+            print(f"wrote {path} ({len(reports[name].rows)} rows)")
         return 0
-    for name, (columns, rows) in tables.items():
-        print(f"{name} ({len(rows)} rows)")
-        print("  " + "  ".join(columns))
-        for row in rows:
-            print("  " + "  ".join("" if value is None else str(value) for value in row))
+    for line in report_lines(reports):
+        print(line)
     return 0
 
 
@@ -208,5 +193,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     recon = sub.add_parser("reconcile", help="reconciliation marts for a date range (finance)")
     recon.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD (UTC)")
     recon.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD (UTC)")
-    recon.add_argument("--csv", help="write reconciliation_daily.csv and reconciliation_exceptions.csv here")
+    recon.add_argument(
+        "--csv",
+        help="write reconciliation_daily.csv, reconciliation_exceptions.csv, reconciliation_balance_rollforward.csv, "
+        "reconciliation_payouts.csv and reconciliation_payout_items.csv here (minor and major units)",
+    )
     recon.set_defaults(run=reconcile)

@@ -1,12 +1,15 @@
-"""OLTP and provider extracts for reconciliation: journal lines, supports and disputes from PostgreSQL,
-and the provider's balance transactions from the Stripe API or itemized balance-change report CSVs.
+"""OLTP and provider extracts for reconciliation: journal lines, supports, disputes, payouts and their items
+from PostgreSQL, and the provider's balance transactions (gross, fee, net) from the Stripe API or itemized
+balance-change report CSVs.
 
 Each extract replaces its warehouse table in one transaction (the sources are small and append-only;
-a full copy is simpler than a watermark and cannot drift)."""
+a full copy is simpler than a watermark and cannot drift). The extracts own their tables' shape: a table
+made by an older version gains the columns added since (`_replace_table`)."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -17,15 +20,19 @@ from typing import Any
 import psycopg2
 
 from api.payments.gateway import BalanceTransaction
+from dashboards.money import exponent
 from stores.warehouse import Warehouse
 
 # Extract name → (PostgreSQL query, warehouse columns with their types).
 OLTP_EXTRACTS: dict[str, tuple[str, dict[str, str]]] = {
     "journal_lines": (
+        # A provider_fee entry carries the reporting category of the balance transaction whose fee it books.
         """
         select l.line_id, l.entry_id, e.entry_type, e.occurred_at, l.account_code, l.project_id, l.currency,
-               l.amount_minor, e.support_id, e.dispute_id, e.payout_id, e.provider_object_id
+               l.amount_minor, e.support_id, e.dispute_id, e.payout_id, e.provider_object_id,
+               e.provider_transaction_id, t.reporting_category
           from journal_lines l join journal_entries e using (entry_id)
+          left join provider_balance_transactions t on t.transaction_id = e.provider_transaction_id
         """,
         {
             "line_id": "bigint",
@@ -40,11 +47,13 @@ OLTP_EXTRACTS: dict[str, tuple[str, dict[str, str]]] = {
             "dispute_id": "varchar",
             "payout_id": "varchar",
             "provider_object_id": "varchar",
+            "provider_transaction_id": "varchar",
+            "reporting_category": "varchar",
         },
     ),
     "supports": (
-        "select support_id, project_id, supporter_id, status, amount_minor, currency, succeeded_at, created_at "
-        "from supports",
+        "select support_id, project_id, supporter_id, status, amount_minor, currency, succeeded_at, created_at, "
+        "payment_intent_id, charge_id, refunded_minor from supports",
         {
             "support_id": "varchar",
             "project_id": "varchar",
@@ -54,6 +63,9 @@ OLTP_EXTRACTS: dict[str, tuple[str, dict[str, str]]] = {
             "currency": "varchar",
             "succeeded_at": "timestamptz",
             "created_at": "timestamptz",
+            "payment_intent_id": "varchar",
+            "charge_id": "varchar",
+            "refunded_minor": "bigint",
         },
     ),
     "disputes": (
@@ -71,8 +83,32 @@ OLTP_EXTRACTS: dict[str, tuple[str, dict[str, str]]] = {
             "closed_at": "timestamptz",
         },
     ),
+    "payouts": (
+        "select payout_id, project_id, currency, execution_date, settlement_target_date, status, amount_minor, "
+        "withheld_minor, support_count, provider_payout_id, released_at, paid_at, failed_at from project_payouts",
+        {
+            "payout_id": "varchar",
+            "project_id": "varchar",
+            "currency": "varchar",
+            "execution_date": "date",
+            "settlement_target_date": "date",
+            "status": "varchar",
+            "amount_minor": "bigint",
+            "withheld_minor": "bigint",
+            "support_count": "bigint",
+            "provider_payout_id": "varchar",
+            "released_at": "timestamptz",
+            "paid_at": "timestamptz",
+            "failed_at": "timestamptz",
+        },
+    ),
+    "payout_items": (
+        "select payout_id, support_id, amount_minor from payout_items",
+        {"payout_id": "varchar", "support_id": "varchar", "amount_minor": "bigint"},
+    ),
 }
 
+# Every provider source has these (the warehouse port creates the table with them) ...
 PROVIDER_COLUMNS = {
     "transaction_id": "varchar",
     "amount_minor": "bigint",
@@ -82,48 +118,65 @@ PROVIDER_COLUMNS = {
     "created": "timestamptz",
     "provider_source": "varchar",
 }
-ZERO_DECIMAL = {
-    "BIF",
-    "CLP",
-    "DJF",
-    "GNF",
-    "JPY",
-    "KMF",
-    "KRW",
-    "MGA",
-    "PYG",
-    "RWF",
-    "UGX",
-    "VND",
-    "VUV",
-    "XAF",
-    "XOF",
-    "XPF",
+# ... and the extract adds the fee: Stripe's `fee`, `net` (= amount - fee), `fee_details` (JSON) and `type`.
+PROVIDER_TRANSACTION_COLUMNS = PROVIDER_COLUMNS | {
+    "fee_minor": "bigint",
+    "net_minor": "bigint",
+    "fee_details": "json",
+    "transaction_type": "varchar",
 }
+
+
+def _shape_table(warehouse: Warehouse, name: str, columns: dict[str, str]) -> None:
+    """raw.<name> with `columns`: created if missing, the columns it lacks added (a table made before them)."""
+    warehouse.run(f"create table if not exists raw.{name} ({', '.join(f'{c} {kind}' for c, kind in columns.items())})")
+    found = {
+        str(column).lower()
+        for (column,) in warehouse.rows(
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?", [name]
+        )
+    }
+    for column, kind in columns.items():
+        if column not in found:
+            warehouse.run(f"alter table raw.{name} add column {column} {kind}")
 
 
 def _replace_table(warehouse: Warehouse, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> int:
     with warehouse.transaction():
+        _shape_table(warehouse, name, columns)
         warehouse.run(f"delete from raw.{name}")  # noqa: S608 (fixed names)
         warehouse.load_rows(f"raw.{name}", columns, rows)
     return int(warehouse.scalar(f"select count(*) from raw.{name}"))  # noqa: S608 (fixed names)
+
+
+def load_oltp_rows(warehouse: Warehouse, name: str, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Replace raw.<name> (an OLTP extract) with `rows`, a value per column of OLTP_EXTRACTS[name]."""
+    return _replace_table(warehouse, name, OLTP_EXTRACTS[name][1], rows)
+
+
+def shape_finance_tables(warehouse: Warehouse) -> None:
+    """Every finance table dbt reads, in its current shape (empty if no extract ran): for a warehouse the
+    extracts have not reached yet, e.g. one built from other sources."""
+    with warehouse.transaction():
+        for name, (_, columns) in OLTP_EXTRACTS.items():
+            _shape_table(warehouse, name, columns)
+        _shape_table(warehouse, "provider_balance_transactions", PROVIDER_TRANSACTION_COLUMNS)
 
 
 def extract_oltp(warehouse: Warehouse, dsn: str) -> dict[str, int]:
     """Copy each OLTP extract into raw.<name>; returns row counts."""
     counts = {}
     with psycopg2.connect(dsn) as source, source.cursor() as cursor:
-        for name, (query, columns) in OLTP_EXTRACTS.items():
+        for name, (query, _) in OLTP_EXTRACTS.items():
             cursor.execute(query)
             rows = [tuple(str(value) if isinstance(value, uuid.UUID) else value for value in row) for row in cursor]
-            counts[name] = _replace_table(warehouse, name, columns, rows)
+            counts[name] = load_oltp_rows(warehouse, name, rows)
     return counts
 
 
 def minor_units(amount: str, currency: str) -> int:
     """A report's major-unit decimal amount as integer minor units (exactly, no floats)."""
-    exponent = 0 if currency.upper() in ZERO_DECIMAL else 2
-    return int((Decimal(amount) * (10**exponent)).to_integral_value())
+    return int((Decimal(amount) * (10 ** exponent(currency))).to_integral_value())
 
 
 def report_transactions(reports_dir: Path) -> list[BalanceTransaction]:
@@ -131,16 +184,20 @@ def report_transactions(reports_dir: Path) -> list[BalanceTransaction]:
     found = []
     for path in sorted(reports_dir.glob("*.csv")) if reports_dir.exists() else []:
         with path.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
+            for line, row in enumerate(csv.DictReader(handle), start=2):
                 currency = row["currency"].upper()
+                gross, fee = minor_units(row["gross"], currency), minor_units(row.get("fee") or "0", currency)
+                if row.get("net") and minor_units(row["net"], currency) != gross - fee:
+                    raise ValueError(f"{path.name}, line {line}: net is not gross - fee")
                 found.append(
                     BalanceTransaction(
                         transaction_id=row["balance_transaction_id"],
-                        amount_minor=minor_units(row["gross"], currency),
+                        amount_minor=gross,
                         currency=currency,
                         reporting_category=row["reporting_category"],
                         source=row.get("source_id") or None,
                         created=datetime.fromisoformat(row["created_utc"].replace(" ", "T")).replace(tzinfo=UTC),
+                        fee_minor=fee,
                     )
                 )
     return found
@@ -150,7 +207,19 @@ def load_provider_transactions(
     warehouse: Warehouse, transactions: Iterable[BalanceTransaction], provider_source: str
 ) -> int:
     rows = [
-        (t.transaction_id, t.amount_minor, t.currency, t.reporting_category, t.source, t.created, provider_source)
+        (
+            t.transaction_id,
+            t.amount_minor,
+            t.currency,
+            t.reporting_category,
+            t.source,
+            t.created,
+            provider_source,
+            t.fee_minor,
+            t.net_minor,
+            [dataclasses.asdict(detail) for detail in t.fee_details],
+            t.type,
+        )
         for t in transactions
     ]
-    return _replace_table(warehouse, "provider_balance_transactions", PROVIDER_COLUMNS, rows)
+    return _replace_table(warehouse, "provider_balance_transactions", PROVIDER_TRANSACTION_COLUMNS, rows)

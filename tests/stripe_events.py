@@ -89,6 +89,7 @@ def dispute(
     status: str = "needs_response",
     created: int | None = None,
     due_by: int | None = None,
+    balance_transactions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     now = int(time.time())
     return {
@@ -102,4 +103,38 @@ def dispute(
         "status": status,
         "created": created or now - 30,
         "evidence_details": {"due_by": due_by or now + 7 * 86400, "has_evidence": False},
+        "balance_transactions": balance_transactions or [],
+    }
+
+
+def balance_transaction(
+    txn: str, source: str, amount: int, currency: str, *, category: str, fee: int = 0, created: int | None = None
+) -> dict[str, Any]:
+    """A BalanceTransaction as Stripe embeds it (a dispute's `balance_transactions`) or lists it."""
+    at = int(time.time()) if created is None else created
+    return {
+        "id": txn,
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": at,
+        "created": at,
+        "currency": currency.lower(),
+        "description": None,
+        "fee": fee,
+        "fee_details": [
+            {
+                "amount": fee,
+                "application": None,
+                "currency": currency.lower(),
+                "description": "Dispute fee",
+                "type": "stripe_fee",
+            }
+        ]
+        if fee
+        else [],
+        "net": amount - fee,
+        "reporting_category": category,
+        "source": source,
+        "status": "available",
+        "type": "adjustment",
     }

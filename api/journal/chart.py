@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-Account = Literal["provider_balance", "creator_payable", "disputed_funds", "dispute_loss_expense"]
-EntryType = Literal["support_hold", "payout_release", "refund", "dispute_open", "dispute_close", "loss_booking"]
+Account = Literal["provider_balance", "creator_payable", "disputed_funds", "dispute_loss_expense", "provider_fee"]
+# api.md's entry types, and the provider's fee of one balance transaction (api.md, "Additions (2026-12-03)").
+EntryType = Literal[
+    "support_hold", "payout_release", "refund", "dispute_open", "dispute_close", "loss_booking", "provider_fee"
+]
 Posting = Literal[
     "support_hold",
     "payout_release",
@@ -22,6 +25,8 @@ Posting = Literal[
     "dispute_close_won",
     "dispute_close_lost",
     "loss_booking",
+    "provider_fee",
+    "provider_fee_refund",
 ]
 
 # posting → (entry_type, debit account, credit account)
@@ -33,6 +38,9 @@ CHART: dict[Posting, tuple[EntryType, Account, Account]] = {
     "dispute_close_won": ("dispute_close", "provider_balance", "disputed_funds"),
     "dispute_close_lost": ("dispute_close", "creator_payable", "disputed_funds"),
     "loss_booking": ("loss_booking", "dispute_loss_expense", "creator_payable"),
+    # A balance transaction's fee leaves the provider balance; a negative fee (one the provider gives back) returns.
+    "provider_fee": ("provider_fee", "provider_fee", "provider_balance"),
+    "provider_fee_refund": ("provider_fee", "provider_balance", "provider_fee"),
 }
 
 # Accounts kept per project (the others are platform-wide).
@@ -51,3 +59,4 @@ class Cause:
     dispute_id: uuid.UUID | None = None
     provider_event_id: str | None = None
     provider_object_id: str | None = None
+    provider_transaction_id: str | None = None

@@ -1,5 +1,8 @@
 """Reconciliation: the journal's provider_balance movements against the provider's balance transactions,
-per UTC day, currency and reporting category, with the ids that explain every difference."""
+per UTC day, currency and reporting category, with the ids that explain every difference.
+
+A check compares gross amounts, the provider's `amount` (api.md): the journal's `provider_fee` entries are left
+out here; the reconciliation marts and `patronage reconcile` compare the fee and net as well."""
 
 from __future__ import annotations
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, and_, cast, func, or_, select
+from sqlalchemy import Date, and_, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import hot
 from api.db.models import JournalEntry, JournalLine
 from api.journal.chart import Cause
 from api.pagination import Position
+from api.payments.gateway import BalanceTransaction
 
 # provider_balance moves under these reporting categories (the same mapping as the dbt seed
 # journal_entry_categories, which the reconciliation marts use).
@@ -29,9 +33,9 @@ _INSERT_ENTRY = hot.Sql(
     """
     with entry as (
         insert into journal_entries (entry_id, entry_type, cause_key, project_id, support_id, payout_id, dispute_id,
-                                     provider_event_id, provider_object_id, occurred_at)
+                                     provider_event_id, provider_object_id, provider_transaction_id, occurred_at)
         values (:entry_id, :entry_type, :cause_key, :project_id, :support_id, :payout_id, :dispute_id,
-                :provider_event_id, :provider_object_id, :occurred_at)
+                :provider_event_id, :provider_object_id, :provider_transaction_id, :occurred_at)
         on conflict (cause_key) do nothing
         returning entry_id
     )
@@ -69,6 +73,7 @@ async def insert_entry(
             "dispute_id": cause.dispute_id,
             "provider_event_id": cause.provider_event_id,
             "provider_object_id": cause.provider_object_id,
+            "provider_transaction_id": cause.provider_transaction_id,
             "occurred_at": cause.occurred_at,
             "currency": currency,
             "debit": debit[0],
@@ -147,7 +152,8 @@ async def balances(session: AsyncSession) -> list[Any]:
 
 
 async def provider_balance_movements(session: AsyncSession, from_date: date, to_date: date) -> list[Any]:
-    """provider_balance lines per entry in the date range (UTC days), with the provider object they answer for."""
+    """provider_balance lines per entry in the date range (UTC days), with the provider object they answer for:
+    the gross movements (a check compares the provider's gross `amount`), so fee entries are left out."""
     day = cast(func.timezone("UTC", JournalEntry.occurred_at), Date)
     rows = await session.execute(
         select(
@@ -159,7 +165,12 @@ async def provider_balance_movements(session: AsyncSession, from_date: date, to_
             JournalLine.amount_minor,
         )
         .join(JournalEntry, JournalEntry.entry_id == JournalLine.entry_id)
-        .where(JournalLine.account_code == "provider_balance", day >= from_date, day <= to_date)
+        .where(
+            JournalLine.account_code == "provider_balance",
+            JournalEntry.entry_type != "provider_fee",
+            day >= from_date,
+            day <= to_date,
+        )
         .order_by(JournalEntry.occurred_at)
     )
     return [
@@ -173,3 +184,82 @@ async def provider_balance_movements(session: AsyncSession, from_date: date, to_
         )
         for r in rows
     ]
+
+
+# --- the provider's balance transactions and their fees ----------------------------------------------------------
+
+_STORE_TRANSACTION = text(
+    """
+    insert into provider_balance_transactions (transaction_id, type, reporting_category, source_id, currency,
+                                               amount_minor, fee_minor, net_minor, fee_details, created, available_on)
+    values (:transaction_id, :type, :reporting_category, :source_id, :currency, :amount_minor, :fee_minor, :net_minor,
+            cast(:fee_details as jsonb), :created, :available_on)
+    on conflict (transaction_id) do nothing
+    """
+)
+# Stored transactions with a fee the journal has not booked, whose source object (charge, refund, dispute) the
+# journal knows: the fee entry answers for the same support, dispute or payout as the source's first entry.
+_UNBOOKED_FEES = """
+    select t.transaction_id, t.source_id, t.currency, t.fee_minor, t.created,
+           known.project_id, known.support_id, known.dispute_id, known.payout_id
+      from provider_balance_transactions t
+      join lateral (
+            select e.project_id, e.support_id, e.dispute_id, e.payout_id
+              from journal_entries e
+             where e.provider_object_id = t.source_id and e.entry_type <> 'provider_fee'
+             order by e.occurred_at, e.entry_id
+             limit 1
+           ) known on true
+     where t.fee_minor <> 0
+       and not exists (select 1 from journal_entries f where f.cause_key = 'provider_fee:' || t.transaction_id)
+       {sources}
+     order by t.created, t.transaction_id
+     limit :limit
+"""
+
+
+async def store_provider_transactions(session: AsyncSession, transactions: Sequence[BalanceTransaction]) -> None:
+    """Keep each transaction as the provider reported it; one already stored is left as it is."""
+    if not transactions:
+        return
+    await session.execute(
+        _STORE_TRANSACTION,
+        [
+            {
+                "transaction_id": t.transaction_id,
+                "type": t.type or t.reporting_category,
+                "reporting_category": t.reporting_category,
+                "source_id": t.source,
+                "currency": t.currency,
+                "amount_minor": t.amount_minor,
+                "fee_minor": t.fee_minor,
+                "net_minor": t.net_minor,
+                "fee_details": json.dumps([dataclasses.asdict(d) for d in t.fee_details]),
+                "created": t.created,
+                "available_on": t.available_on,
+            }
+            for t in transactions
+        ],
+    )
+
+
+async def unbooked_fees(session: AsyncSession, sources: Sequence[str] | None, limit: int) -> list[Any]:
+    """Fees to book: of every stored transaction, or only of those whose source is one of `sources`."""
+    if sources is not None and not sources:
+        return []
+    query = _UNBOOKED_FEES.format(sources="" if sources is None else "and t.source_id = any(:sources)")
+    params: dict[str, Any] = {"limit": limit} | ({} if sources is None else {"sources": list(sources)})
+    return list(await session.execute(text(query), params))
+
+
+async def provider_listing_marks(session: AsyncSession) -> tuple[datetime | None, datetime | None]:
+    """(the newest kept transaction's time, the journal's first entry with a provider object's time)."""
+    row = (
+        await session.execute(
+            text(
+                "select (select max(created) from provider_balance_transactions) as newest, "
+                "(select min(occurred_at) from journal_entries where provider_object_id is not null) as first_entry"
+            )
+        )
+    ).one()
+    return row.newest, row.first_entry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,7 @@ from api.journal import repositories as repo
 from api.journal.chart import CHART, PROJECT_ACCOUNTS, Cause, Posting
 from api.journal.schemas import Balance, Balances, CurrencyTotal, JournalEntryRead, JournalLineRead, JournalPage
 from api.pagination import decode_cursor, encode_cursor
+from api.payments.gateway import BalanceTransaction
 
 
 async def post(session: AsyncSession, posting: Posting, cause: Cause, amount_minor: int, currency: str) -> bool:
@@ -28,6 +30,38 @@ async def post(session: AsyncSession, posting: Posting, cause: Cause, amount_min
         (credit, cause.project_id if credit in PROJECT_ACCOUNTS else None),
         amount_minor,
     )
+
+
+async def book_provider_fees(
+    session: AsyncSession,
+    transactions: Sequence[BalanceTransaction] = (),
+    *,
+    sources: Sequence[str] | None = None,
+    limit: int = 500,
+) -> int:
+    """Keep `transactions` (the provider's balance transactions), then book the fee of every kept transaction whose
+    source the journal knows and whose fee is not booked yet (only those of `sources`, when given); how many.
+
+    A fee needs two facts, the provider's transaction and the journal's entry for its charge, refund or dispute,
+    which arrive in either order (a webhook, the worker's listing): whichever comes second books it. Each fee is
+    one `provider_fee` entry caused by its transaction, so a transaction seen again books nothing twice.
+    """
+    await repo.store_provider_transactions(session, transactions)
+    booked = 0
+    for fee in await repo.unbooked_fees(session, sources, limit):
+        cause = Cause(
+            key=f"provider_fee:{fee.transaction_id}",
+            occurred_at=fee.created,  # when the provider took it: the day the provider's report shows it
+            project_id=fee.project_id,
+            support_id=fee.support_id,
+            payout_id=fee.payout_id,
+            dispute_id=fee.dispute_id,
+            provider_object_id=fee.source_id,
+            provider_transaction_id=fee.transaction_id,
+        )
+        posting: Posting = "provider_fee" if fee.fee_minor > 0 else "provider_fee_refund"
+        booked += await post(session, posting, cause, abs(int(fee.fee_minor)), fee.currency)
+    return booked
 
 
 async def entries(

@@ -106,7 +106,37 @@ _CLAIM = text(
     where d.delivery_id = due.delivery_id and e.notification_event_id = d.notification_event_id
     returning d.delivery_id, d.channel, d.recipient_id, d.attempts, e.event_type, e.payload,
         (select c.email from user_contacts c where c.user_id = d.recipient_id) as email,
-        (select c.push_token from user_contacts c where c.user_id = d.recipient_id) as push_token
+        (select c.push_token from user_contacts c where c.user_id = d.recipient_id) as push_token,
+        -- push: the recipient's devices without a final APNs answer for this delivery, and how many accepted it
+        case when d.channel = 'push' then (
+            select jsonb_agg(jsonb_build_object('device_id', v.device_id, 'token', v.device_token,
+                'environment', v.environment) order by v.created_at, v.device_id)
+            from push_devices v
+            where v.user_id = d.recipient_id and not exists (
+                select from push_receipts r where r.delivery_id = d.delivery_id and r.device_id = v.device_id)
+        ) end as devices,
+        case when d.channel = 'push' then (
+            select count(*) from push_receipts r where r.delivery_id = d.delivery_id and r.status = 200
+        ) else 0 end as pushed
+    """
+)
+# APNs's final answers: devices it no longer knows go (unless registered again after its 410 timestamp),
+# the others' answers are kept so that a retry of the delivery skips them.
+_FORGET_DEVICES = text(
+    """
+    delete from push_devices v
+    using jsonb_to_recordset(cast(:gone as jsonb)) as g(device_id uuid, since timestamptz)
+    where v.device_id = g.device_id and (g.since is null or v.updated_at <= g.since)
+    """
+)
+_RECEIPTS = text(
+    """
+    insert into push_receipts (delivery_id, device_id, status, reason, answered_at)
+    select r.delivery_id, r.device_id, r.status, r.reason, :now
+    from jsonb_to_recordset(cast(:receipts as jsonb)) as r(delivery_id uuid, device_id uuid, status int, reason text)
+    join push_devices v on v.device_id = r.device_id
+    for key share of v  -- a device unregistered meanwhile is skipped, not a foreign-key error
+    on conflict do nothing
     """
 )
 _DELIVERED = text(
@@ -134,6 +164,27 @@ async def claim(
     """Lease up to `limit` due deliveries to `owner`; rows leased by a live worker are skipped."""
     result = await session.execute(_CLAIM, {"owner": owner, "now": now, "lease_until": lease_until, "limit": limit})
     return [dict(row) for row in result.mappings()]
+
+
+# (delivery id, device id, APNs status, reason, gone, gone since): one device's final answer to a delivery.
+ReceiptRow = tuple[uuid.UUID, uuid.UUID, int, str | None, bool, datetime | None]
+
+
+async def record_receipts(session: AsyncSession, receipts: Sequence[ReceiptRow], now: datetime) -> None:
+    """Removes the devices APNs called gone, then keeps every answer of a device still registered."""
+    gone = [
+        {"device_id": str(device), "since": since.isoformat() if since else None}
+        for _, device, _, _, is_gone, since in receipts
+        if is_gone
+    ]
+    if gone:
+        await session.execute(_FORGET_DEVICES, {"gone": json.dumps(gone)})
+    if receipts:
+        rows = [
+            {"delivery_id": str(delivery), "device_id": str(device), "status": status, "reason": reason and reason[:64]}
+            for delivery, device, status, reason, _, _ in receipts
+        ]
+        await session.execute(_RECEIPTS, {"receipts": json.dumps(rows), "now": now})
 
 
 async def mark_delivered(session: AsyncSession, owner: str, ids: Sequence[uuid.UUID], now: datetime) -> None:
@@ -228,3 +279,84 @@ async def upsert_contact(session: AsyncSession, user_id: uuid.UUID, email: str |
 
 async def queue_stats(session: AsyncSession, channels: Sequence[str], now: datetime) -> list[Any]:
     return list((await session.execute(_QUEUE_STATS, {"channels": list(channels), "now": now})).mappings())
+
+
+# --- push devices -------------------------------------------------------------------------------
+
+# A token names one app install: registering it again refreshes it, under another user it moves (and is new
+# to that user's list).
+_UPSERT_DEVICE = text(
+    """
+    insert into push_devices as v (device_id, device_token, user_id, environment, bundle_id, app_version)
+    values (:id, :token, :user, :environment, :bundle_id, :app_version)
+    on conflict (device_token) do update set
+        user_id = excluded.user_id, environment = excluded.environment, bundle_id = excluded.bundle_id,
+        app_version = excluded.app_version, updated_at = now(),
+        created_at = case when v.user_id = excluded.user_id then v.created_at else now() end
+    returning device_id, device_token, environment, bundle_id, app_version, created_at, updated_at
+    """
+)
+# The contact route's variant: a token already the user's keeps what the app registered with it.
+_REGISTER_CONTACT_DEVICE = text(
+    """
+    insert into push_devices as v (device_id, device_token, user_id, environment, bundle_id, app_version)
+    values (:id, :token, :user, :environment, :bundle_id, :app_version)
+    on conflict (device_token) do update set
+        user_id = excluded.user_id, environment = excluded.environment, bundle_id = null, app_version = null,
+        updated_at = now(), created_at = now()
+    where v.user_id <> excluded.user_id
+    """
+)
+_DEVICES = text(
+    """
+    select device_id, device_token, environment, bundle_id, app_version, created_at, updated_at
+    from push_devices
+    where user_id = :user
+      and (cast(:after_at as timestamptz) is null or (created_at, device_id) < (:after_at, :after_id))
+    order by created_at desc, device_id desc
+    limit :limit
+    """
+)
+_DELETE_DEVICE = text("delete from push_devices where device_token = :token and user_id = :user returning device_id")
+
+
+async def upsert_device(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    token: str,
+    environment: str,
+    bundle_id: str | None,
+    app_version: str | None,
+    *,
+    keep_own: bool = False,
+) -> Any:
+    """The device as registered now (None with `keep_own`, which leaves a token already the user's as it is)."""
+    params = {
+        "id": uuid.uuid4(),
+        "token": token,
+        "user": user_id,
+        "environment": environment,
+        "bundle_id": bundle_id,
+        "app_version": app_version,
+    }
+    if keep_own:
+        await session.execute(_REGISTER_CONTACT_DEVICE, params)
+        return None
+    return (await session.execute(_UPSERT_DEVICE, params)).mappings().one()
+
+
+async def devices_page(
+    session: AsyncSession, user_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Any]:
+    params = {"user": user_id, "after_at": after[0] if after else None, "after_id": after[1] if after else None}
+    return list((await session.execute(_DEVICES, {**params, "limit": limit})).mappings())
+
+
+async def delete_device(session: AsyncSession, user_id: uuid.UUID, token: str) -> bool:
+    return await session.scalar(_DELETE_DEVICE, {"token": token, "user": user_id}) is not None
+
+
+async def contact_push_token(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    query = text("select push_token from user_contacts where user_id = :user")
+    value = await session.scalar(query, {"user": user_id})
+    return str(value) if value is not None else None

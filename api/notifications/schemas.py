@@ -1,10 +1,10 @@
-"""Request and response shapes of notifications: the in-app inbox, contact registration, queue stats."""
+"""Request and response shapes of notifications: the in-app inbox, contact and push device registration, queue stats."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -12,6 +12,9 @@ from api.notifications.matrix import Channel
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 PushToken = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+PushEnvironment = Literal["production", "development"]
+BundleId = Annotated[str, msgspec.Meta(min_length=1, max_length=155, pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")]
+AppVersion = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class InboxItem(msgspec.Struct):
@@ -40,6 +43,29 @@ class ContactRead(msgspec.Struct):
     user_id: uuid.UUID
     email: str | None
     push_token: str | None
+
+
+class DeviceRegistration(msgspec.Struct, forbid_unknown_fields=True):
+    """The app install behind a device token; every field may be left out (`{}`)."""
+
+    # The APNs environment the app build got its token from (debug builds: development); absent: the server's.
+    environment: PushEnvironment | None = None
+    bundle_id: BundleId | None = None  # recorded for support; pushes carry the server's APNs topic
+    app_version: AppVersion | None = None
+
+
+class DeviceRead(msgspec.Struct):
+    token: str  # lower-case hex, as pushes address it
+    environment: PushEnvironment
+    bundle_id: str | None
+    app_version: str | None
+    created_at: datetime  # registered by this user
+    updated_at: datetime  # last registered (apps register again at each launch)
+
+
+class DevicePage(msgspec.Struct):
+    items: list[DeviceRead]
+    next_cursor: str | None
 
 
 class QueueStats(msgspec.Struct):

@@ -7,6 +7,7 @@ channel from `MATRIX`. Delivery itself is the worker's (`api.notifications.jobs`
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -16,11 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
 from api.db.models.notifications import CHANNELS
-from api.errors import NotFound
+from api.errors import DomainError, FieldError, NotFound
 from api.notifications import repositories as repo
 from api.notifications.matrix import MATRIX, Audience, Channel, NotificationType
 from api.notifications.messages import render
-from api.notifications.schemas import ContactRead, ContactUpdate, InboxItem, InboxPage, Queues, QueueStats
+from api.notifications.schemas import (
+    ContactRead,
+    ContactUpdate,
+    DevicePage,
+    DeviceRead,
+    DeviceRegistration,
+    InboxItem,
+    InboxPage,
+    Queues,
+    QueueStats,
+)
 from api.pagination import decode_cursor, encode_cursor
 
 
@@ -95,9 +106,89 @@ async def mark_read(session: AsyncSession, user: Principal, notification_id: uui
     return _inbox_item(await repo.inbox_item(session, user.user_id, notification_id))
 
 
-async def set_contact(session: AsyncSession, user: Principal, data: ContactUpdate) -> ContactRead:
+async def set_contact(
+    session: AsyncSession, user: Principal, data: ContactUpdate, push_environment: str
+) -> ContactRead:
+    """The contact's `push_token` is one of the user's devices (how older app builds register one): an APNs
+    token there is registered (in the server's default environment, unless it is already the user's), and
+    the token it replaces, or clears, is unregistered. Any other text is kept as it was, and reaches no device.
+    """
+    previous = await repo.contact_push_token(session, user.user_id)
     await repo.upsert_contact(session, user.user_id, data.email, data.push_token)
+    token = data.push_token.lower() if data.push_token and APNS_TOKEN.fullmatch(data.push_token) else None
+    if previous and APNS_TOKEN.fullmatch(previous) and previous.lower() != token:
+        await repo.delete_device(session, user.user_id, previous.lower())
+    if token:
+        await repo.upsert_device(session, user.user_id, token, push_environment, None, None, keep_own=True)
     return ContactRead(user_id=user.user_id, email=data.email, push_token=data.push_token)
+
+
+# --- push devices -------------------------------------------------------------------------------
+
+APNS_TOKEN = re.compile(r"(?:[0-9a-fA-F]{2}){32,100}")  # 32 bytes today; Apple says the length may grow
+
+
+class InvalidDeviceToken(DomainError):
+    status, code = 422, "invalid_device_token"
+
+
+class DeviceNotFound(NotFound):
+    """Unknown, or someone else's: the same answer (no existence leak)."""
+
+    code = "device_not_found"
+
+
+def device_token(token: str) -> str:
+    """The token as pushes address it (lower-case hex), or 422 `invalid_device_token`."""
+    if not APNS_TOKEN.fullmatch(token):
+        raise InvalidDeviceToken(
+            "A device token is the APNs token in hex: an even number of hex digits, 64 to 200.",
+            errors=[FieldError(path="$.token", message="not an APNs device token")],
+        )
+    return token.lower()
+
+
+def _device(row: Any) -> DeviceRead:
+    return DeviceRead(
+        token=row["device_token"],
+        environment=row["environment"],
+        bundle_id=row["bundle_id"],
+        app_version=row["app_version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def register_device(
+    session: AsyncSession, user: Principal, token: str, data: DeviceRegistration, push_environment: str
+) -> DeviceRead:
+    """Idempotent; a token registered to another user moves to this one (a token names one app install)."""
+    row = await repo.upsert_device(
+        session,
+        user.user_id,
+        device_token(token),
+        data.environment or push_environment,
+        data.bundle_id,
+        data.app_version,
+    )
+    return _device(row)
+
+
+async def unregister_device(session: AsyncSession, user: Principal, token: str) -> None:
+    if not await repo.delete_device(session, user.user_id, device_token(token)):
+        raise DeviceNotFound("No device with this token is registered to you.")
+
+
+async def devices(session: AsyncSession, user: Principal, cursor: str | None, limit: int) -> DevicePage:
+    """Newest registration first."""
+    after = decode_cursor(cursor)
+    rows = await repo.devices_page(session, user.user_id, (after.at, after.id) if after else None, limit + 1)
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if page else None
+    return DevicePage(
+        items=[_device(row) for row in page],
+        next_cursor=encode_cursor(last["created_at"], last["device_id"]) if more and last else None,
+    )
 
 
 async def queues(session: AsyncSession, now: datetime) -> Queues:

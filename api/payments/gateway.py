@@ -36,13 +36,34 @@ class PaymentIntentRef:
 
 
 @dataclass(frozen=True)
+class FeeDetail:
+    """One part of a balance transaction's fee (Stripe's `fee_details[]`: `stripe_fee`, `application_fee`, …)."""
+
+    amount_minor: int
+    currency: str
+    type: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class BalanceTransaction:
+    """A provider balance transaction: `amount_minor` is Stripe's gross `amount`, `fee_minor` its `fee` (with
+    `fee_details`), and `net_minor` its `net`, which Stripe defines as amount - fee."""
+
     transaction_id: str
     amount_minor: int
     currency: str
     reporting_category: str
     source: str | None
     created: datetime
+    fee_minor: int = 0
+    fee_details: tuple[FeeDetail, ...] = ()
+    type: str | None = None
+    available_on: datetime | None = None
+
+    @property
+    def net_minor(self) -> int:
+        return self.amount_minor - self.fee_minor
 
 
 class PaymentGateway:
@@ -121,7 +142,7 @@ class PaymentGateway:
         except stripe.InvalidRequestError:
             # Emulators without the `created` filter: list everything and filter here.
             raw = await self._list_balance_transactions({})
-        result = [_balance_transaction(item) for item in raw]
+        result = [balance_transaction_of(item) for item in raw]
         return [t for t in result if since <= t.created < until]
 
     async def _list_balance_transactions(self, params: dict[str, Any]) -> list[Any]:
@@ -164,14 +185,32 @@ class PaymentGateway:
             raise PaymentProviderError("The payment provider refused the request.") from exc
 
 
-def _balance_transaction(obj: Any) -> BalanceTransaction:
+def balance_transaction_of(obj: Any) -> BalanceTransaction:
+    """A Stripe balance transaction (API object or its JSON, e.g. embedded in a dispute) as ours."""
     item = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
     source = item.get("source")
+    amount, fee, net = int(item["amount"]), int(item.get("fee") or 0), item.get("net")
+    if isinstance(net, int) and net != amount - fee:  # Stripe defines net as amount - fee: say so if it is not
+        log.warning("balance transaction %s: net %s is not amount %s - fee %s", item["id"], net, amount, fee)
+    available_on = item.get("available_on")
     return BalanceTransaction(
         transaction_id=item["id"],
-        amount_minor=int(item["amount"]),
+        amount_minor=amount,
         currency=str(item["currency"]).upper(),
         reporting_category=str(item.get("reporting_category") or item.get("type")),
         source=source if isinstance(source, str) or source is None else source.get("id"),
         created=datetime.fromtimestamp(int(item["created"]), tz=UTC),
+        fee_minor=fee,
+        fee_details=tuple(
+            FeeDetail(
+                amount_minor=int(detail.get("amount") or 0),
+                currency=str(detail.get("currency") or item["currency"]).upper(),
+                type=str(detail.get("type") or "stripe_fee"),
+                description=detail.get("description"),
+            )
+            for detail in item.get("fee_details") or []
+            if isinstance(detail, dict)
+        ),
+        type=str(item["type"]) if item.get("type") else None,
+        available_on=datetime.fromtimestamp(int(available_on), tz=UTC) if isinstance(available_on, int) else None,
     )

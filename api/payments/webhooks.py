@@ -5,7 +5,9 @@ settles to its canonical status. Facts are idempotent and commutative, so events
 order and more than once. Each handler answers an outcome stored on the inbox row:
 `applied` / `not_applied` (status unchanged, e.g. a failure after success) / `unmatched` (no such
 support) / `flagged` (amount or currency disagree with the support; nothing applied). Payout events
-do the same on the matched payout (`api.payouts.services`).
+do the same on the matched payout (`api.payouts.services`). Once a charge, refund or dispute is in the
+journal, the provider's fees on it are booked (`_with_fees`): those of the balance transactions the event
+carries (a dispute's) and those the worker's listing kept before the event arrived.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.db.models import Dispute, Support
 from api.disputes import services as disputes
 from api.events.landing import land_server_event, server_event
+from api.journal import services as journal
 from api.notifications import services as notifications
+from api.payments.gateway import BalanceTransaction, balance_transaction_of
 from api.payouts import services as payouts
 from api.settings import DisputeSettings
 from api.supports import repositories as supports_repo
@@ -60,6 +64,31 @@ def _id(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("id")
     return value if isinstance(value, str) and value else None
+
+
+def _carried(*values: Any) -> list[BalanceTransaction]:
+    """The balance transactions an event's object carries in full: a dispute's `balance_transactions` always, a
+    charge's or refund's `balance_transaction` when expanded (an id alone carries no fee)."""
+    found = []
+    for value in values:
+        for item in value if isinstance(value, list) else [value]:
+            if (
+                isinstance(item, dict)
+                and isinstance(item.get("id"), str)
+                and isinstance(item.get("amount"), int)
+                and isinstance(item.get("currency"), str)
+                and isinstance(item.get("created"), int)
+            ):
+                found.append(balance_transaction_of(item))
+    return found
+
+
+async def _with_fees(hook: Webhook, result: Result, sources: list[str | None], carried: list[Any]) -> Result:
+    """Once the event's objects are in the journal: keep the transactions it carries and book the fees of the
+    transactions of its charge, refund or dispute that are known (whichever of the two facts came second)."""
+    if result.outcome in ("applied", "not_applied"):
+        await journal.book_provider_fees(hook.session, _carried(*carried), sources=[s for s in sources if s])
+    return result
 
 
 class Found(NamedTuple):
@@ -137,14 +166,17 @@ async def payment_succeeded(hook: Webhook) -> Result:
     if problem := _mismatch(support, amount, intent.get("currency")):
         return Result("flagged", problem)
     first_capture = support.succeeded_at is None
+    charge = intent.get("latest_charge")
     await supports.record_capture(
         hook.session,
         support,
         captured_at=hook.now,
-        charge_id=_id(intent.get("latest_charge")),
+        charge_id=_id(charge),
         provider_event_id=hook.event_id,
     )
-    return await _settle(hook, support, disputes_loaded=found.disputes, first_capture=first_capture)
+    result = await _settle(hook, support, disputes_loaded=found.disputes, first_capture=first_capture)
+    carried = charge.get("balance_transaction") if isinstance(charge, dict) else None
+    return await _with_fees(hook, result, [_id(charge)], [carried])
 
 
 async def payment_failed(hook: Webhook) -> Result:
@@ -212,7 +244,14 @@ async def charge_refunded(hook: Webhook) -> Result:
         refund_id=refund_id,
         provider_event_id=hook.event_id,
     )
-    return await _settle(hook, support, disputes_loaded=found.disputes)
+    result = await _settle(hook, support, disputes_loaded=found.disputes)
+    refund_objects = [r for r in refunds if isinstance(r, dict)]
+    return await _with_fees(
+        hook,
+        result,
+        [_id(charge.get("id")), *(_id(r) for r in refunds)],
+        [charge.get("balance_transaction"), *(r.get("balance_transaction") for r in refund_objects)],
+    )
 
 
 def _provider_dispute(obj: dict[str, Any], fallback_created: datetime) -> disputes.ProviderDispute:
@@ -262,7 +301,8 @@ async def dispute_created(hook: Webhook) -> Result:
         policy=hook.disputes,
         now=hook.now,
     )
-    return await _settle(hook, support)
+    result = await _settle(hook, support)
+    return await _with_fees(hook, result, [_id(hook.obj.get("id"))], [hook.obj.get("balance_transactions")])
 
 
 async def dispute_closed(hook: Webhook) -> Result:
@@ -283,7 +323,8 @@ async def dispute_closed(hook: Webhook) -> Result:
         policy=hook.disputes,
         now=hook.now,
     )
-    return await _settle(hook, support)
+    result = await _settle(hook, support)
+    return await _with_fees(hook, result, [_id(hook.obj.get("id"))], [hook.obj.get("balance_transactions")])
 
 
 async def _payout_outcome(hook: Webhook, outcome: Literal["paid", "failed"]) -> Result:

@@ -1,28 +1,39 @@
-"""Extracts for finance: the OLTP journal, supports and disputes, and the provider's balance transactions."""
+"""Extracts for finance: the OLTP journal, supports, disputes, payouts and payout items, and the provider's balance
+transactions (gross, fee, net)."""
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from dagster import AssetExecutionContext, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, asset, multi_asset
 
 from api.payments.gateway import PaymentGateway
 from api.settings import StripeSettings
-from pipelines.extracts import extract_oltp, load_provider_transactions, report_transactions
+from pipelines.extracts import OLTP_EXTRACTS, extract_oltp, load_provider_transactions, report_transactions
 from pipelines.resources import LOCAL_STRIPE_KEY, PatronageConfig
 from stores import warehouse
 
 # No `from __future__ import annotations` here: Dagster inspects the context parameter's real type.
 
 
-@asset(group_name="extracts", compute_kind="postgres", key_prefix=["raw"], name="oltp_extracts")
-def oltp_extracts(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
-    """raw.journal_lines, raw.supports and raw.disputes: full copies from the OLTP database."""
+@multi_asset(
+    name="oltp_extracts",
+    compute_kind="postgres",
+    specs=[
+        AssetSpec(["raw", name], group_name="extracts", description=f"raw.{name}: a full copy of the OLTP {name}.")
+        for name in OLTP_EXTRACTS
+    ],
+)
+def oltp_extracts(context: AssetExecutionContext, patronage: PatronageConfig) -> Iterator[MaterializeResult]:  # type: ignore[type-arg]
+    """raw.journal_lines, raw.supports, raw.disputes, raw.payouts and raw.payout_items: full copies from the OLTP
+    database (one asset each, so dbt's sources each name theirs)."""
     where = patronage.run_stores()
     with warehouse.open_warehouse(where.warehouse) as store:
         counts = extract_oltp(store, where.oltp_dsn)
     context.log.info(f"extracted {counts}")
-    return MaterializeResult(metadata=dict(counts))
+    for name, count in counts.items():
+        yield MaterializeResult(asset_key=["raw", name], metadata={"rows": count})
 
 
 @asset(group_name="extracts", compute_kind="stripe", key_prefix=["raw"], name="provider_balance_transactions")

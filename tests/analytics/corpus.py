@@ -22,7 +22,7 @@ import pytest
 
 from api.payments.gateway import BalanceTransaction
 from api.timestamps import rfc3339
-from pipelines.extracts import OLTP_EXTRACTS, load_provider_transactions
+from pipelines.extracts import load_oltp_rows, load_provider_transactions, shape_finance_tables
 from pipelines.runs import ingest_landing_files
 from stores.warehouse import Warehouse, WarehouseAt, open_warehouse
 from tests.analytics.event_stream import envelope, generate_events
@@ -96,30 +96,53 @@ def land(landing_dir: Path) -> None:
         os.utime(landing_file, (received, received))
 
 
+CREATED = ("2026-11-01T09:00:00+00:00",)  # the supports' creation
+RELEASED = "2026-11-04T08:30:00+00:00"
+
+
 def load_finance(store: Warehouse) -> None:
-    """2026-11-02 EUR charges: ch_both on both sides, ch_journal_only and ch_provider_only on one (mismatch);
-    2026-11-03 USD: matched; 2026-11-04 EUR: a refund only in the journal, a payout only at the provider (whose
-    object id is hostile)."""
+    """2026-11-02 EUR charges: ch_both on both sides (its fee booked as charged), ch_journal_only and
+    ch_provider_only on one (mismatch); 2026-11-03 USD: matched, fee included; 2026-11-04 EUR: a refund only in the
+    journal, a payout only at the provider (whose object id is hostile). Payouts: that hostile one, released for
+    ch_both's support with 500 withheld, and a scheduled USD one for ch_usd's."""
     entries = [
-        ("e1", "support_hold", "2026-11-02T10:00:00+00:00", "EUR", 2_500, "ch_both"),
-        ("e2", "support_hold", "2026-11-02T11:00:00+00:00", "EUR", 3_000, "ch_journal_only"),
-        ("e3", "support_hold", "2026-11-03T09:00:00+00:00", "USD", 1_000, "ch_usd"),
-        ("e4", "refund", "2026-11-04T08:00:00+00:00", "EUR", -500, "re_journal_only"),
+        ("e1", "support_hold", "2026-11-02T10:00:00+00:00", "EUR", 2_500, "ch_both", None, None, "s1"),
+        ("f1", "provider_fee", "2026-11-02T10:00:05+00:00", "EUR", -103, "ch_both", "txn_both", "charge", "s1"),
+        ("e2", "support_hold", "2026-11-02T11:00:00+00:00", "EUR", 3_000, "ch_journal_only", None, None, None),
+        ("e3", "support_hold", "2026-11-03T09:00:00+00:00", "USD", 1_000, "ch_usd", None, None, "s3"),
+        ("f3", "provider_fee", "2026-11-03T09:00:05+00:00", "USD", -59, "ch_usd", "txn_usd", "charge", "s3"),
+        ("e4", "refund", "2026-11-04T08:00:00+00:00", "EUR", -500, "re_journal_only", None, None, None),
     ]
     lines = []
-    for number, (entry, kind, at, currency, amount, provider_object) in enumerate(entries):
-        for offset, (account, signed) in enumerate((("provider_balance", amount), ("creator_payable", -amount))):
+    for number, (entry, kind, at, currency, amount, provider_object, txn, fee_category, support) in enumerate(entries):
+        other = "provider_fee" if kind == "provider_fee" else "creator_payable"
+        for offset, (account, signed) in enumerate((("provider_balance", amount), (other, -amount))):
             row = (2 * number + offset, entry, kind, at, account, None, currency, signed)
-            lines.append((*row, None, None, None, provider_object))
+            lines.append((*row, support, None, None, provider_object, txn, fee_category))
     on = datetime.fromisoformat
     transactions = [
-        BalanceTransaction("txn_both", 2_500, "EUR", "charge", "ch_both", on("2026-11-02T10:00:05+00:00")),
-        BalanceTransaction("txn_provider_only", 900, "EUR", "charge", "ch_provider_only", on("2026-11-02T12:00+00:00")),
-        BalanceTransaction("txn_usd", 1_000, "USD", "charge", "ch_usd", on("2026-11-03T09:00:05+00:00")),
+        BalanceTransaction(
+            "txn_both", 2_500, "EUR", "charge", "ch_both", on("2026-11-02T10:00:05+00:00"), fee_minor=103
+        ),
+        BalanceTransaction(
+            "txn_provider_only", 900, "EUR", "charge", "ch_provider_only", on("2026-11-02T12:00+00:00"), fee_minor=56
+        ),
+        BalanceTransaction("txn_usd", 1_000, "USD", "charge", "ch_usd", on("2026-11-03T09:00:05+00:00"), fee_minor=59),
         BalanceTransaction("txn_payout", -2_000, "EUR", "payout", HOSTILE_ID, on("2026-11-04T09:00+00:00")),
     ]
-    with store.transaction():  # as extract_oltp writes raw.journal_lines
-        store.load_rows("raw.journal_lines", OLTP_EXTRACTS["journal_lines"][1], lines)
+    supports = [  # as raw.supports: ..., succeeded_at, created_at, payment_intent_id, charge_id, refunded_minor
+        ("s1", "p1", "u1", "succeeded", 2_500, "EUR", "2026-11-02T10:00:00+00:00", *CREATED, "pi_s1", "ch_both", 0),
+        ("s3", "p2", "u3", "succeeded", 1_000, "USD", "2026-11-03T09:00:00+00:00", *CREATED, "pi_s3", "ch_usd", 0),
+    ]
+    payouts = [
+        ("po1", "p1", "EUR", "2026-11-04", "2026-11-06", "released", 2_000, 500, 1, HOSTILE_ID, RELEASED, None, None),
+        ("po2", "p2", "USD", "2026-11-05", "2026-11-09", "scheduled", 0, 0, 0, None, None, None, None),
+    ]
+    shape_finance_tables(store)
+    load_oltp_rows(store, "journal_lines", lines)
+    load_oltp_rows(store, "supports", supports)
+    load_oltp_rows(store, "payouts", payouts)
+    load_oltp_rows(store, "payout_items", [("po1", "s1", 2_500), ("po2", "s3", 1_000)])
     load_provider_transactions(store, transactions, "stripe_api")
 
 

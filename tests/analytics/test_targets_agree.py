@@ -69,7 +69,7 @@ def test_the_same_landing_files_build_equal_marts_on_duckdb_and_postgresql(
     duck, pg = (marts_warehouse(engine, tmp_path_factory, admin_url, worker_id) for engine in ENGINES)
     tables = mart_tables(duck)
     assert mart_tables(pg) == tables
-    assert len(tables) == 12  # the ten dbt marts, the dead letters and the ingestion audit
+    assert len(tables) == 15  # the thirteen dbt marts, the dead letters and the ingestion audit
     for table, all_columns in tables.items():
         columns = [c for c in all_columns if c[0] not in RUN_CLOCK.get(table, set())]
         in_duck, in_pg = mart_rows(duck, table, columns), mart_rows(pg, table, columns)

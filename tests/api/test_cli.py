@@ -86,6 +86,12 @@ def run_demo(env: dict[str, str]) -> str:
     assert "supports by final status" in result.stdout
     assert "pipeline run succeeded" in result.stdout
     assert "reconciliation today (API check): charge=matched" in result.stdout
+    # The local provider records the dispute and Stripe's fees: every category matches, and so does the balance.
+    api_check = re.search(r"^  reconciliation today \(API check\): (.*)$", result.stdout, flags=re.MULTILINE)
+    assert api_check is not None
+    assert {item.split("=")[1] for item in api_check.group(1).split(", ")} == {"matched"}
+    assert "dispute=matched" in api_check.group(1)
+    assert re.search(r"^  provider balance EUR: journal (\d+) = Stripe's net \1: matched", result.stdout, re.MULTILINE)
     assert "funnel (marts.funnel_daily" in result.stdout
     assert "dashboards: file://" in result.stdout
     return result.stdout
@@ -96,12 +102,17 @@ def test_demo_runs_on_embedded_defaults_twice(tmp_path: Path) -> None:
     for _ in range(2):
         shown = run_demo({"PATRONAGE_DATA_DIR": str(tmp_path / "data")})
         recon = re.findall(
-            r"^ {4}\d{4}-\d\d-\d\d +[A-Z]{3} +(?:charge|refund) +-?\d+ +-?\d+ +(\w+)$",
+            r"^ {4}\d{4}-\d\d-\d\d +[A-Z]{3} +(charge|refund|dispute) +(?:-?\d+ +){4}(\w+)$",
             shown,
             flags=re.MULTILINE,
         )
-        assert recon, "the marts' reconciliation rows are missing from the summary"
-        assert set(recon) == {"matched"}  # the marts reconcile too, re-runs included
+        assert {category for category, _ in recon} >= {"charge", "dispute"}, "reconciliation rows are missing"
+        assert {status for _, status in recon} == {"matched"}  # gross and fee; the marts reconcile, re-runs included
+        rollforward = re.findall(
+            r"^ {4}\d{4}-\d\d-\d\d +EUR +-?\d+ +(-?\d+) +-?\d+ +(-?\d+) +(\w+)$", shown, flags=re.MULTILINE
+        )
+        assert rollforward, "the balance roll-forward is missing from the summary"
+        assert all(journal == provider and status == "matched" for journal, provider, status in rollforward)
     assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
 
 

@@ -135,6 +135,25 @@ def test_reconciliation_rows_drill_down_to_their_exceptions(marts_warehouse: War
     assert [chunk for chunk in recon.text if chunk in ("matched", "mismatch")] == ["mismatch", "matched"]
 
 
+def test_finance_amounts_show_major_units_beside_minor_units(marts_warehouse: WarehouseAt, tmp_path: Path) -> None:
+    panels = parse(build_site(marts_warehouse, tmp_path / "site"))
+    payouts = panels["reconciliation_payouts"]
+    cells = [chunk.strip() for chunk in payouts.text]
+    assert cells.index("Settled") == cells.index("Settled (minor units)") + 1
+    # po1 settles 2500 EUR (500 withheld), po2 1000 USD: minor units, then major units of the row's currency
+    for minor, major in (("2,500", "25.00"), ("500", "5.00"), ("1,000", "10.00")):
+        assert major in cells[cells.index(minor) :], (minor, major)
+    assert payouts.tags["details"] == 2  # each payout opens onto the supports it settles
+    assert payouts.tags["drill_row"] == 2
+    assert {"ch_both", "ch_usd"} <= set(cells)
+    daily = [chunk.strip() for chunk in panels["reconciliation_daily"].text]
+    assert {"1.03", "0.59"} <= set(daily)  # the provider's fees on ch_both (EUR) and ch_usd (USD), in major units
+    rollforward = panels["reconciliation_rollforward"]
+    assert int(rollforward.attributes["data-points"]) == 5  # EUR from 11-02, USD from 11-03, to 11-04
+    # One bar per status and currency: differences of EUR and USD are never summed together.
+    assert int(panels["reconciliation_status"].attributes["data-points"]) == 4
+
+
 def test_warehouse_values_are_escaped(marts_warehouse: WarehouseAt, tmp_path: Path) -> None:
     index = build_site(marts_warehouse, tmp_path / "site")
     html = index.read_text(encoding="utf-8")
@@ -159,7 +178,7 @@ def test_the_command_line_writes_the_site(marts_warehouse: WarehouseAt, tmp_path
 
 def test_the_asset_follows_every_mart_it_reads_in_the_analytics_job() -> None:
     dbt_marts = marts_read() - WRITTEN_BY_INGESTION
-    assert len(dbt_marts) == 8
+    assert len(dbt_marts) == 11
     assert marts_read() > WRITTEN_BY_INGESTION
     for name in dbt_marts:
         assert get_asset_key_for_model([analytics_models], name) in dashboards_site.dependency_keys

@@ -74,6 +74,8 @@ async def test_milestone_one(
             listed = [http.get(f"/v1/projects/{p}/payouts", headers=ops.auth).json() for p in summary.projects]
         return summary, [payout for page in listed for payout in page["items"]]
 
+    async with httpx.AsyncClient() as http:  # the provider's balance is this test's alone, as in production
+        (await http.delete(f"{settings.stripe.api_base}/_config/data")).raise_for_status()
     summary, payouts = await asyncio.to_thread(drive)
     # The payouts' execution date comes: the worker's step releases them through Stripe.
     assert await release_due(db, PaymentGateway(settings.stripe), later(), country="US") >= 1
@@ -128,10 +130,30 @@ async def test_milestone_one(
         ).fetchall()
         kpi_days = warehouse.execute("select count(*) from marts.kpi_daily").fetchone()
         payout_recon = warehouse.execute(
-            "select journal_minor, status from marts.reconciliation_daily where category = 'payout'"
+            "select sum(journal_minor), sum(provider_minor) from marts.reconciliation_daily where category = 'payout'"
         ).fetchall()
-    assert payout_recon
-    assert all(journal < 0 for journal, _ in payout_recon)  # money left the provider balance
+        recon = warehouse.execute(
+            "select category, status from marts.reconciliation_daily where category <> 'payout'"
+        ).fetchall()
+        closing = warehouse.execute(
+            "select status from marts.reconciliation_balance_rollforward order by balance_date desc limit 1"
+        ).fetchone()
+        released = warehouse.execute(
+            "select status, amount_minor, journal_payout_minor, provider_payout_minor, supports "
+            "from marts.reconciliation_payouts where payout_status <> 'scheduled'"
+        ).fetchall()
+    # Money left the provider balance, as much on both sides (the provider on the day it was sent).
+    [(journal_payouts, provider_payouts)] = payout_recon
+    assert journal_payouts < 0
+    assert journal_payouts == provider_payouts
+    # The provider recorded the dispute and every fee, and the worker booked the fees: gross and fee match per
+    # category (payouts apart: the worker released them ten days ahead of the provider's clock), and by the
+    # release day the balances roll forward to the same closing; each released payout is the provider's.
+    assert {category for category, _ in recon} >= {"charge", "refund", "dispute"}
+    assert {status for _, status in recon} == {"matched"}
+    assert closing == ("matched",)
+    assert released
+    assert all(row[0] == "matched" and row[1] == row[2] == row[3] and row[4] >= 1 for row in released), released
     assert [name for name, _ in steps] == FUNNEL
     assert all(users > 0 for _, users in steps)
     assert kpi_days is not None

@@ -74,7 +74,7 @@ class NotificationQueue:
 
     def empty(self) -> None:
         with psycopg2.connect(self.dsn) as connection, connection.cursor() as cursor:
-            cursor.execute("truncate notification_deliveries, notification_events")
+            cursor.execute("truncate notification_deliveries, notification_events cascade")  # and push receipts
 
 
 @pytest.fixture

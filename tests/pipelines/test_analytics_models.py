@@ -15,8 +15,10 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster_dbt import DbtCliResource
 
+from api.payments.gateway import BalanceTransaction
 from api.settings import load_settings
 from pipelines.assets.analytics import analytics_models
+from pipelines.extracts import OLTP_EXTRACTS, load_oltp_rows, load_provider_transactions, shape_finance_tables
 from pipelines.project import DBT_EXECUTABLE, dbt_project
 from pipelines.resources import PatronageConfig
 from stores import warehouse
@@ -25,26 +27,69 @@ from tests.analytics.event_stream import generate_events, write_raw_events
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
 # The fixture's raw tables, copied as they are into a PostgreSQL warehouse.
-RAW_TABLES = ("events", "journal_lines", "provider_balance_transactions")
-PG_TYPES = {"VARCHAR": "text", "JSON": "jsonb", "TIMESTAMP WITH TIME ZONE": "timestamptz", "BIGINT": "bigint"}
+RAW_TABLES = ("events", *OLTP_EXTRACTS, "provider_balance_transactions")
+PG_TYPES = {
+    "VARCHAR": "text",
+    "JSON": "jsonb",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "BIGINT": "bigint",
+    "DATE": "date",
+}
 
 
 def add_finance_rows(path: Path) -> None:
-    """A matched charge, a refund only the journal has and a payout only the provider has."""
+    """A matched charge, a refund only the journal has and a payout only the provider has (the finance tables in
+    the shape the extracts give them)."""
     at = datetime(2026, 11, 2, 12, tzinfo=UTC)
-    with warehouse.connect(path) as connection:
-        connection.executemany(
-            "insert into raw.journal_lines values (?, ?, ?, ?, ?, ?, 'EUR', ?, null, null, null, ?)",
+    with warehouse.open_warehouse(path) as store:
+        shape_finance_tables(store)
+        load_oltp_rows(
+            store,
+            "journal_lines",
             [
-                (1, "e1", "support_hold", at, "provider_balance", None, 2_500, "ch_1"),
-                (2, "e1", "support_hold", at, "creator_payable", "p1", -2_500, "ch_1"),
-                (3, "e2", "refund", at, "creator_payable", "p1", 700, "re_1"),
-                (4, "e2", "refund", at, "provider_balance", None, -700, "re_1"),
+                (
+                    1,
+                    "e1",
+                    "support_hold",
+                    at,
+                    "provider_balance",
+                    None,
+                    "EUR",
+                    2_500,
+                    None,
+                    None,
+                    None,
+                    "ch_1",
+                    None,
+                    None,
+                ),
+                (
+                    2,
+                    "e1",
+                    "support_hold",
+                    at,
+                    "creator_payable",
+                    "p1",
+                    "EUR",
+                    -2_500,
+                    None,
+                    None,
+                    None,
+                    "ch_1",
+                    None,
+                    None,
+                ),
+                (3, "e2", "refund", at, "creator_payable", "p1", "EUR", 700, None, None, None, "re_1", None, None),
+                (4, "e2", "refund", at, "provider_balance", None, "EUR", -700, None, None, None, "re_1", None, None),
             ],
         )
-        connection.executemany(
-            "insert into raw.provider_balance_transactions values (?, ?, 'EUR', ?, ?, ?, 'test')",
-            [("txn_1", 2_500, "charge", "ch_1", at), ("txn_2", -9_000, "payout", "po_1", at)],
+        load_provider_transactions(
+            store,
+            [
+                BalanceTransaction("txn_1", 2_500, "EUR", "charge", "ch_1", at),
+                BalanceTransaction("txn_2", -9_000, "EUR", "payout", "po_1", at),
+            ],
+            "test",
         )
 
 

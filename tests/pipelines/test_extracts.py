@@ -17,7 +17,7 @@ from api.db.engine import Database
 from api.journal import services as journal
 from api.journal.chart import Cause
 from pipelines.assets.extracts import oltp_extracts, provider_balance_transactions
-from pipelines.extracts import OLTP_EXTRACTS, minor_units, report_transactions
+from pipelines.extracts import load_oltp_rows, minor_units, report_transactions
 from pipelines.resources import LOCAL_STRIPE_KEY, PatronageConfig
 from stores.warehouse import open_warehouse
 from tests.api.supports.flows import back_project
@@ -51,8 +51,17 @@ def test_report_rows_are_read_from_every_csv(tmp_path: Path) -> None:
         ("txn_2", -700, "EUR", "refund", "re_1"),
         ("txn_3", 1200, "JPY", "charge", "ch_2"),
     ]
+    assert [(t.fee_minor, t.net_minor) for t in transactions] == [(63, 2_437), (0, -700), (0, 1_200)]
     assert transactions[0].created == datetime(2026, 11, 2, 10, 15, tzinfo=UTC)
     assert report_transactions(tmp_path / "missing") == []
+
+
+def test_a_report_whose_net_is_not_gross_less_fee_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "2026-11.csv").write_text(
+        HEADER + "\ntxn_1,2026-11-02 10:15:00,2026-11-04 00:00:00,eur,25.00,0.63,24.00,charge,ch_1\n"
+    )
+    with pytest.raises(ValueError, match=r"2026-11\.csv, line 2: net is not gross - fee"):
+        report_transactions(tmp_path)
 
 
 def patronage_for(
@@ -122,14 +131,19 @@ async def test_the_extract_assets_replace_the_finance_tables_of_either_warehouse
         (support["support_id"], str(supporter.user_id), 3_000, "EUR", None)
     ]
     assert query(where, "select count(*) from raw.disputes") == [(0,)]
+    assert (
+        query(where, "select count(*) from raw.payouts")
+        == query(where, "select count(*) from raw.payout_items")
+        == [(0,)]
+    )
     assert query(
         where,
-        "select transaction_id, amount_minor, currency, source, created, provider_source "
+        "select transaction_id, amount_minor, fee_minor, net_minor, currency, source, created, provider_source "
         "from raw.provider_balance_transactions order by transaction_id",
     ) == [
-        ("txn_1", 2_500, "EUR", "ch_1", datetime(2026, 11, 2, 10, 15, tzinfo=UTC), "report_csv"),
-        ("txn_2", -700, "EUR", "re_1", datetime(2026, 11, 2, 11, tzinfo=UTC), "report_csv"),
-        ("txn_3", 1_200, "JPY", "ch_2", datetime(2026, 11, 3, 9, tzinfo=UTC), "report_csv"),
+        ("txn_1", 2_500, 63, 2_437, "EUR", "ch_1", datetime(2026, 11, 2, 10, 15, tzinfo=UTC), "report_csv"),
+        ("txn_2", -700, 0, -700, "EUR", "re_1", datetime(2026, 11, 2, 11, tzinfo=UTC), "report_csv"),
+        ("txn_3", 1_200, 0, 1_200, "JPY", "ch_2", datetime(2026, 11, 3, 9, tzinfo=UTC), "report_csv"),
     ]
 
 
@@ -137,10 +151,10 @@ def test_without_reports_the_provider_side_comes_from_stripe_since_the_journal_o
     local_stripe: str, database_url: str, where: LocalRunStores, tmp_path: Path
 ) -> None:
     with open_warehouse(where.warehouse) as store:  # the asset reads the journal's first day back
-        store.load_rows(
-            "raw.journal_lines",
-            OLTP_EXTRACTS["journal_lines"][1],
-            [(1, "e1", "support_hold", "2026-11-02T10:00:00+00:00", "provider_balance", None, "EUR", 1, *[None] * 4)],
+        load_oltp_rows(
+            store,
+            "journal_lines",
+            [(1, "e1", "support_hold", "2026-11-02T10:00:00+00:00", "provider_balance", None, "EUR", 1, *[None] * 6)],
         )
     patronage = patronage_for(where, database_url, tmp_path / "no-reports", stripe_api_base=local_stripe)
     result = materialize(

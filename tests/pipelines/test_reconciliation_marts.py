@@ -17,9 +17,12 @@ import stripe
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from api.db.engine import Database
+from api.journal.jobs import sync_provider_fees
 from api.payments.gateway import PaymentGateway
 from api.settings import Settings
 from pipelines.extracts import extract_oltp, load_provider_transactions
+from pipelines.reconcile import REPORTS
 from stores import warehouse
 from tests import stripe_events as se
 from tests.api.supports.flows import back_project, confirm, deliver, succeeded_support
@@ -36,6 +39,7 @@ async def test_reconciliation_marts_match_and_explain(
     stripe_client: stripe.StripeClient,
     stripe_webhooks_to_live_server: str,
     settings: Settings,
+    db: Database,
     where: LocalRunStores,
     tmp_path: Path,
 ) -> None:
@@ -57,13 +61,14 @@ async def test_reconciliation_marts_match_and_explain(
     stripe_client.v1.payment_intents.confirm(unknown.id)
 
     now = datetime.now(UTC)
+    assert await sync_provider_fees(db, PaymentGateway(settings.stripe), now) == 1  # the worker books the paid fee
     transactions = await PaymentGateway(settings.stripe).balance_transactions(
         now - timedelta(days=1), now + timedelta(days=1)
     )
     with warehouse.open_warehouse(where.warehouse) as store:
         extract_oltp(store, where.oltp_dsn)
         load_provider_transactions(store, transactions, "stripe_api")
-    await asyncio.to_thread(dbt_build, where.warehouse, tmp_path, "+reconciliation_daily", "+reconciliation_exceptions")
+    await asyncio.to_thread(dbt_build, where.warehouse, tmp_path, *(f"+{mart}" for mart in REPORTS))
 
     daily = query(
         where,

@@ -10,8 +10,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.db.models.base import Base, created_at_column
 
-ENTRY_TYPES = ("support_hold", "payout_release", "refund", "dispute_open", "dispute_close", "loss_booking")
-ACCOUNTS = ("provider_balance", "creator_payable", "disputed_funds", "dispute_loss_expense")
+ENTRY_TYPES = (
+    "support_hold",
+    "payout_release",
+    "refund",
+    "dispute_open",
+    "dispute_close",
+    "loss_booking",
+    "provider_fee",
+)
+ACCOUNTS = ("provider_balance", "creator_payable", "disputed_funds", "dispute_loss_expense", "provider_fee")
 
 
 class JournalEntry(Base):
@@ -29,6 +37,8 @@ class JournalEntry(Base):
     dispute_id: Mapped[uuid.UUID | None]
     provider_event_id: Mapped[str | None] = mapped_column(String(255))
     provider_object_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    # provider_fee entries: the provider balance transaction whose fee they book.
+    provider_transaction_id: Mapped[str | None] = mapped_column(String(255))
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = created_at_column()
 

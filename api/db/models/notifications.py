@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,3 +63,43 @@ class UserContact(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     push_token: Mapped[str | None] = mapped_column(String(512))
     updated_at: Mapped[datetime] = created_at_column()
+
+
+class PushDevice(Base):
+    """An app install that receives push: its APNs device token, registered by its signed-in user.
+
+    A token names one install, so it belongs to one user at a time (registering it again moves it).
+    """
+
+    __tablename__ = "push_devices"
+    __table_args__ = (
+        CheckConstraint("device_token ~ '^([0-9a-f]{2}){32,100}$'", name="device_token"),
+        CheckConstraint("environment in ('production', 'development')", name="environment"),
+        # A user's devices, newest registration first (the list and the worker's claim).
+        Index("ix_push_devices_user", "user_id", "created_at", "device_id"),
+    )
+
+    device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    device_token: Mapped[str] = mapped_column(String(200), unique=True)
+    user_id: Mapped[uuid.UUID]
+    environment: Mapped[str] = mapped_column(String(11))
+    bundle_id: Mapped[str | None] = mapped_column(String(155))
+    app_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at_column()  # registered by this user
+    updated_at: Mapped[datetime] = created_at_column()  # last registered (apps re-register on every launch)
+
+
+class PushReceipt(Base):
+    """APNs's final answer for one push delivery on one device, so a retry skips the devices already answered."""
+
+    __tablename__ = "push_receipts"
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notification_deliveries.delivery_id", ondelete="CASCADE"), primary_key=True
+    )
+    device_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("push_devices.device_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    status: Mapped[int] = mapped_column(SmallInteger)  # APNs's HTTP status: 200, or a 4xx not worth retrying
+    reason: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime] = created_at_column()

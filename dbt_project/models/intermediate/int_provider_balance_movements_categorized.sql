@@ -1,5 +1,6 @@
--- One row per journal entry that moved provider_balance: its day, currency, reporting category, net
--- amount and the provider object (charge, refund, dispute, payout) it answers for.
+-- One row per journal entry that moved provider_balance: its day, currency, reporting category, the provider
+-- object it answers for, and what it moved, split into gross (the business entries) and fee (provider_fee
+-- entries, which take the category of the balance transaction whose fee they book).
 with lines as (
     select * from {{ ref('stg_journal_lines') }}
     where account_code = 'provider_balance'
@@ -9,17 +10,34 @@ categories as (
     select * from {{ ref('journal_entry_categories') }}
 ),
 
-final as (
+categorized as (
     select
         lines.entry_id,
+        lines.entry_type,
         lines.recon_date,
         lines.currency,
-        categories.category,
+        coalesce(lines.fee_category, categories.category) as category,
         lines.provider_object_id,
-        sum(lines.amount_minor) as amount_minor
+        lines.provider_transaction_id,
+        lines.amount_minor
     from lines
-    join categories on categories.entry_type = lines.entry_type
-    group by lines.entry_id, lines.recon_date, lines.currency, categories.category, lines.provider_object_id
+    left join categories on categories.entry_type = lines.entry_type
+),
+
+final as (
+    select
+        entry_id,
+        recon_date,
+        currency,
+        category,
+        provider_object_id,
+        provider_transaction_id,
+        cast(sum(amount_minor) as bigint) as amount_minor,
+        cast(sum(case when entry_type = 'provider_fee' then 0 else amount_minor end) as bigint) as gross_minor,
+        -- A fee leaves the balance (a credit of provider_balance): as the provider writes it, a positive fee.
+        cast(sum(case when entry_type = 'provider_fee' then -amount_minor else 0 end) as bigint) as fee_minor
+    from categorized
+    group by entry_id, recon_date, currency, category, provider_object_id, provider_transaction_id
 )
 
 select * from final

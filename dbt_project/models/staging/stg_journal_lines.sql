@@ -13,11 +13,13 @@ renamed as (
         account_code,
         project_id,
         currency,
-        amount_minor,
+        cast(amount_minor as bigint) as amount_minor,
         support_id,
         dispute_id,
         payout_id,
-        provider_object_id
+        provider_object_id,
+        provider_transaction_id,
+        reporting_category as fee_category
     from source
 )
 

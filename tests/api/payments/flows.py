@@ -27,8 +27,20 @@ SCENARIOS: dict[str, tuple[list[str], str]] = {
 }
 
 
+DISPUTE_FEE = 1_500
+# The provider_fee entries each scenario ends with: the dispute's withdrawal, and its reversal when won.
+FEES_BOOKED = {"dispute_lost": 1, "dispute_won": 2, "refund_then_lost": 1}
+
+
 def build(kind: str, ids: dict[str, str], support_id: str, base: int) -> bytes:
     pi, ch, dp = ids["pi"], ids["ch"], ids["dp"]
+    # A dispute carries its balance transactions, with the dispute fee (given back when won), as Stripe sends them.
+    withdrawal = se.balance_transaction(
+        f"txn_w_{dp}", dp, -AMOUNT, "EUR", category="dispute", fee=DISPUTE_FEE, created=base + 4
+    )
+    reversal = se.balance_transaction(
+        f"txn_r_{dp}", dp, AMOUNT, "EUR", category="dispute_reversal", fee=-DISPUTE_FEE, created=base + 5
+    )
     objects: dict[str, tuple[str, dict[str, Any], int]] = {
         "failed": (
             "payment_intent.payment_failed",
@@ -54,17 +66,19 @@ def build(kind: str, ids: dict[str, str], support_id: str, base: int) -> bytes:
         ),
         "dispute_created": (
             "charge.dispute.created",
-            se.dispute(dp, ch, pi, AMOUNT, "EUR", created=base + 4),
+            se.dispute(dp, ch, pi, AMOUNT, "EUR", created=base + 4, balance_transactions=[withdrawal]),
             base + 4,
         ),
         "dispute_lost": (
             "charge.dispute.closed",
-            se.dispute(dp, ch, pi, AMOUNT, "EUR", status="lost", created=base + 4),
+            se.dispute(dp, ch, pi, AMOUNT, "EUR", status="lost", created=base + 4, balance_transactions=[withdrawal]),
             base + 5,
         ),
         "dispute_won": (
             "charge.dispute.closed",
-            se.dispute(dp, ch, pi, AMOUNT, "EUR", status="won", created=base + 4),
+            se.dispute(
+                dp, ch, pi, AMOUNT, "EUR", status="won", created=base + 4, balance_transactions=[withdrawal, reversal]
+            ),
             base + 5,
         ),
     }

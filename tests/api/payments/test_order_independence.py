@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.payments.flows import SCENARIOS, deliveries, play
+from tests.api.payments.flows import FEES_BOOKED, SCENARIOS, deliveries, play
 from tests.conftest import MakeUser
 
 
@@ -37,6 +37,12 @@ async def test_final_state_does_not_depend_on_order_or_repetition(
     assert natural["status"] == expected
     assert shuffled["status"] == expected
     assert await journal_of(sql, shuffled["support_id"]) == await journal_of(sql, natural["support_id"])
+    # Each balance transaction the disputes carry has its fee booked once, whatever the order and repetition.
+    fees = await sql.fetchval(
+        "select count(*) from journal_entries where entry_type = 'provider_fee' and support_id = $1",
+        uuid.UUID(shuffled["support_id"]),
+    )
+    assert fees == FEES_BOOKED.get(scenario, 0)
     assert await sql.fetchval("select coalesce(sum(amount_minor), 0) from journal_lines") == 0
 
     history = shuffled["history"]
