@@ -22,8 +22,9 @@ import psycopg2
 from api.payments.gateway import BalanceTransaction
 from dashboards.money import exponent
 from stores.warehouse import Warehouse
+from stores.warehouse.port import FINANCE_TABLES
 
-# Extract name → (PostgreSQL query, warehouse columns with their types).
+# Extract name → (PostgreSQL query, the warehouse table's columns: stores/warehouse/port.py).
 OLTP_EXTRACTS: dict[str, tuple[str, dict[str, str]]] = {
     "journal_lines": (
         # A provider_fee entry carries the reporting category of the balance transaction whose fee it books.
@@ -34,97 +35,30 @@ OLTP_EXTRACTS: dict[str, tuple[str, dict[str, str]]] = {
           from journal_lines l join journal_entries e using (entry_id)
           left join provider_balance_transactions t on t.transaction_id = e.provider_transaction_id
         """,
-        {
-            "line_id": "bigint",
-            "entry_id": "varchar",
-            "entry_type": "varchar",
-            "occurred_at": "timestamptz",
-            "account_code": "varchar",
-            "project_id": "varchar",
-            "currency": "varchar",
-            "amount_minor": "bigint",
-            "support_id": "varchar",
-            "dispute_id": "varchar",
-            "payout_id": "varchar",
-            "provider_object_id": "varchar",
-            "provider_transaction_id": "varchar",
-            "reporting_category": "varchar",
-        },
+        FINANCE_TABLES["journal_lines"],
     ),
     "supports": (
         "select support_id, project_id, supporter_id, status, amount_minor, currency, succeeded_at, created_at, "
         "payment_intent_id, charge_id, refunded_minor from supports",
-        {
-            "support_id": "varchar",
-            "project_id": "varchar",
-            "supporter_id": "varchar",
-            "status": "varchar",
-            "amount_minor": "bigint",
-            "currency": "varchar",
-            "succeeded_at": "timestamptz",
-            "created_at": "timestamptz",
-            "payment_intent_id": "varchar",
-            "charge_id": "varchar",
-            "refunded_minor": "bigint",
-        },
+        FINANCE_TABLES["supports"],
     ),
     "disputes": (
         "select dispute_id, provider_dispute_id, support_id, project_id, status, amount_minor, currency, "
         "provider_created_at, closed_at from disputes",
-        {
-            "dispute_id": "varchar",
-            "provider_dispute_id": "varchar",
-            "support_id": "varchar",
-            "project_id": "varchar",
-            "status": "varchar",
-            "amount_minor": "bigint",
-            "currency": "varchar",
-            "provider_created_at": "timestamptz",
-            "closed_at": "timestamptz",
-        },
+        FINANCE_TABLES["disputes"],
     ),
     "payouts": (
         "select payout_id, project_id, currency, execution_date, settlement_target_date, status, amount_minor, "
         "withheld_minor, support_count, provider_payout_id, released_at, paid_at, failed_at from project_payouts",
-        {
-            "payout_id": "varchar",
-            "project_id": "varchar",
-            "currency": "varchar",
-            "execution_date": "date",
-            "settlement_target_date": "date",
-            "status": "varchar",
-            "amount_minor": "bigint",
-            "withheld_minor": "bigint",
-            "support_count": "bigint",
-            "provider_payout_id": "varchar",
-            "released_at": "timestamptz",
-            "paid_at": "timestamptz",
-            "failed_at": "timestamptz",
-        },
+        FINANCE_TABLES["payouts"],
     ),
     "payout_items": (
         "select payout_id, support_id, amount_minor from payout_items",
-        {"payout_id": "varchar", "support_id": "varchar", "amount_minor": "bigint"},
+        FINANCE_TABLES["payout_items"],
     ),
 }
 
-# Every provider source has these (the warehouse port creates the table with them) ...
-PROVIDER_COLUMNS = {
-    "transaction_id": "varchar",
-    "amount_minor": "bigint",
-    "currency": "varchar",
-    "reporting_category": "varchar",
-    "source": "varchar",
-    "created": "timestamptz",
-    "provider_source": "varchar",
-}
-# ... and the extract adds the fee: Stripe's `fee`, `net` (= amount - fee), `fee_details` (JSON) and `type`.
-PROVIDER_TRANSACTION_COLUMNS = PROVIDER_COLUMNS | {
-    "fee_minor": "bigint",
-    "net_minor": "bigint",
-    "fee_details": "json",
-    "transaction_type": "varchar",
-}
+PROVIDER_TRANSACTION_COLUMNS = FINANCE_TABLES["provider_balance_transactions"]  # Stripe's gross, fee, net
 
 
 def _shape_table(warehouse: Warehouse, name: str, columns: dict[str, str]) -> None:
@@ -152,15 +86,6 @@ def _replace_table(warehouse: Warehouse, name: str, columns: dict[str, str], row
 def load_oltp_rows(warehouse: Warehouse, name: str, rows: Sequence[tuple[Any, ...]]) -> int:
     """Replace raw.<name> (an OLTP extract) with `rows`, a value per column of OLTP_EXTRACTS[name]."""
     return _replace_table(warehouse, name, OLTP_EXTRACTS[name][1], rows)
-
-
-def shape_finance_tables(warehouse: Warehouse) -> None:
-    """Every finance table dbt reads, in its current shape (empty if no extract ran): for a warehouse the
-    extracts have not reached yet, e.g. one built from other sources."""
-    with warehouse.transaction():
-        for name, (_, columns) in OLTP_EXTRACTS.items():
-            _shape_table(warehouse, name, columns)
-        _shape_table(warehouse, "provider_balance_transactions", PROVIDER_TRANSACTION_COLUMNS)
 
 
 def extract_oltp(warehouse: Warehouse, dsn: str) -> dict[str, int]:

@@ -74,32 +74,6 @@ SCHEMA = (
         primary key (run_id, source)
     )
     """,
-    # Finance extracts (pipelines/extracts.py replaces them each run); empty until the first one.
-    """
-    create table if not exists raw.journal_lines (
-        line_id bigint, entry_id varchar, entry_type varchar, occurred_at timestamptz, account_code varchar,
-        project_id varchar, currency varchar, amount_minor bigint, support_id varchar, dispute_id varchar,
-        payout_id varchar, provider_object_id varchar
-    )
-    """,
-    """
-    create table if not exists raw.supports (
-        support_id varchar, project_id varchar, supporter_id varchar, status varchar, amount_minor bigint,
-        currency varchar, succeeded_at timestamptz, created_at timestamptz
-    )
-    """,
-    """
-    create table if not exists raw.disputes (
-        dispute_id varchar, provider_dispute_id varchar, support_id varchar, project_id varchar, status varchar,
-        amount_minor bigint, currency varchar, provider_created_at timestamptz, closed_at timestamptz
-    )
-    """,
-    """
-    create table if not exists raw.provider_balance_transactions (
-        transaction_id varchar, amount_minor bigint, currency varchar, reporting_category varchar, source varchar,
-        created timestamptz, provider_source varchar
-    )
-    """,
     "create table if not exists raw.watermarks (source varchar primary key, position bigint not null)",
     """
     create table if not exists raw.ingested_files (
@@ -107,6 +81,85 @@ SCHEMA = (
     )
     """,
 )
+
+# The finance extracts' tables (pipelines/extracts.py replaces each at every run), by name: their columns and types.
+# Opening a warehouse creates them empty, so dbt builds before the first extract too.
+FINANCE_TABLES: dict[str, dict[str, str]] = {
+    "journal_lines": {
+        "line_id": "bigint",
+        "entry_id": "varchar",
+        "entry_type": "varchar",
+        "occurred_at": "timestamptz",
+        "account_code": "varchar",
+        "project_id": "varchar",
+        "currency": "varchar",
+        "amount_minor": "bigint",
+        "support_id": "varchar",
+        "dispute_id": "varchar",
+        "payout_id": "varchar",
+        "provider_object_id": "varchar",
+        "provider_transaction_id": "varchar",
+        "reporting_category": "varchar",
+    },
+    "supports": {
+        "support_id": "varchar",
+        "project_id": "varchar",
+        "supporter_id": "varchar",
+        "status": "varchar",
+        "amount_minor": "bigint",
+        "currency": "varchar",
+        "succeeded_at": "timestamptz",
+        "created_at": "timestamptz",
+        "payment_intent_id": "varchar",
+        "charge_id": "varchar",
+        "refunded_minor": "bigint",
+    },
+    "disputes": {
+        "dispute_id": "varchar",
+        "provider_dispute_id": "varchar",
+        "support_id": "varchar",
+        "project_id": "varchar",
+        "status": "varchar",
+        "amount_minor": "bigint",
+        "currency": "varchar",
+        "provider_created_at": "timestamptz",
+        "closed_at": "timestamptz",
+    },
+    "payouts": {
+        "payout_id": "varchar",
+        "project_id": "varchar",
+        "currency": "varchar",
+        "execution_date": "date",
+        "settlement_target_date": "date",
+        "status": "varchar",
+        "amount_minor": "bigint",
+        "withheld_minor": "bigint",
+        "support_count": "bigint",
+        "provider_payout_id": "varchar",
+        "released_at": "timestamptz",
+        "paid_at": "timestamptz",
+        "failed_at": "timestamptz",
+    },
+    "payout_items": {
+        "payout_id": "varchar",
+        "support_id": "varchar",
+        "amount_minor": "bigint",
+    },
+    "provider_balance_transactions": {
+        "transaction_id": "varchar",
+        "amount_minor": "bigint",
+        "currency": "varchar",
+        "reporting_category": "varchar",
+        "source": "varchar",
+        "created": "timestamptz",
+        "provider_source": "varchar",
+        "fee_minor": "bigint",
+        "net_minor": "bigint",
+        "fee_details": "json",
+        "transaction_type": "varchar",
+    },
+}
+
 
 # A table's columns and their types, for bulk loads (CSV fields are text; the adapter casts them).
 EVENT_COLUMNS = {
@@ -146,8 +199,13 @@ DEAD_LETTER_COLUMNS = {
 
 
 def schema(column_options: dict[str, str]) -> list[str]:
-    """SCHEMA with an adapter's column options: `zstd` for long texts, `plain` for random ids (or nothing)."""
-    return [statement.format(**column_options) for statement in SCHEMA]
+    """SCHEMA with an adapter's column options (`zstd` for long texts, `plain` for random ids, or nothing), then the
+    finance tables."""
+    finance = [
+        f"create table if not exists raw.{name} ({', '.join(f'{column} {kind}' for column, kind in columns.items())})"
+        for name, columns in FINANCE_TABLES.items()
+    ]
+    return [*(statement.format(**column_options) for statement in SCHEMA), *finance]
 
 
 class Warehouse(ABC):

@@ -22,7 +22,7 @@ import pytest
 
 from api.payments.gateway import BalanceTransaction
 from api.timestamps import rfc3339
-from pipelines.extracts import load_oltp_rows, load_provider_transactions, shape_finance_tables
+from pipelines.extracts import load_oltp_rows, load_provider_transactions
 from pipelines.runs import ingest_landing_files
 from stores.warehouse import Warehouse, WarehouseAt, open_warehouse
 from tests.analytics.event_stream import envelope, generate_events
@@ -138,7 +138,6 @@ def load_finance(store: Warehouse) -> None:
         ("po1", "p1", "EUR", "2026-11-04", "2026-11-06", "released", 2_000, 500, 1, HOSTILE_ID, RELEASED, None, None),
         ("po2", "p2", "USD", "2026-11-05", "2026-11-09", "scheduled", 0, 0, 0, None, None, None, None),
     ]
-    shape_finance_tables(store)
     load_oltp_rows(store, "journal_lines", lines)
     load_oltp_rows(store, "supports", supports)
     load_oltp_rows(store, "payouts", payouts)

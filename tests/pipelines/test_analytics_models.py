@@ -18,7 +18,7 @@ from dagster_dbt import DbtCliResource
 from api.payments.gateway import BalanceTransaction
 from api.settings import load_settings
 from pipelines.assets.analytics import analytics_models
-from pipelines.extracts import OLTP_EXTRACTS, load_oltp_rows, load_provider_transactions, shape_finance_tables
+from pipelines.extracts import OLTP_EXTRACTS, load_oltp_rows, load_provider_transactions
 from pipelines.project import DBT_EXECUTABLE, dbt_project
 from pipelines.resources import PatronageConfig
 from stores import warehouse
@@ -42,7 +42,6 @@ def add_finance_rows(path: Path) -> None:
     the shape the extracts give them)."""
     at = datetime(2026, 11, 2, 12, tzinfo=UTC)
     with warehouse.open_warehouse(path) as store:
-        shape_finance_tables(store)
         load_oltp_rows(
             store,
             "journal_lines",

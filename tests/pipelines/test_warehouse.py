@@ -7,10 +7,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.extracts import PROVIDER_COLUMNS
 from pipelines.runs import RunStores, ingest_landing_files
 from stores import warehouse
 from stores.warehouse import Warehouse, WarehouseAt, open_warehouse
+from stores.warehouse.port import FINANCE_TABLES
 from tests.pipelines.events import client_event, line
 
 
@@ -18,9 +18,10 @@ def test_rows_load_and_read_back_the_same_on_every_engine(warehouse_at: Warehous
     with open_warehouse(warehouse_at) as store:
         assert store.table_exists("raw", "events")
         assert not store.table_exists("marts", "funnel_daily")
+        columns = dict(list(FINANCE_TABLES["provider_balance_transactions"].items())[:7])  # what every source has
         rows = [("txn_1", 2_500, "EUR", "charge", None, "2026-11-02T12:00:00+00:00", "report_csv")]
         with store.transaction():
-            store.load_rows("raw.provider_balance_transactions", PROVIDER_COLUMNS, rows)
+            store.load_rows("raw.provider_balance_transactions", columns, rows)
         (loaded,) = store.rows(
             "select transaction_id, amount_minor, source, created from raw.provider_balance_transactions"
         )
@@ -28,6 +29,18 @@ def test_rows_load_and_read_back_the_same_on_every_engine(warehouse_at: Warehous
         assert loaded[3].isoformat() == "2026-11-02T12:00:00+00:00"
         with pytest.raises(store.missing_relation):
             store.rows("select * from marts.funnel_daily")
+
+
+def test_a_new_warehouse_has_every_finance_table_in_the_extracts_shape(warehouse_at: WarehouseAt) -> None:
+    """dbt reads them before any extract has run (a warehouse fed by the ingestion alone)."""
+    with open_warehouse(warehouse_at) as store:
+        for name, columns in FINANCE_TABLES.items():
+            found = store.rows(
+                "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ? "
+                "order by ordinal_position",
+                [name],
+            )
+            assert [column for (column,) in found] == list(columns), name
 
 
 def test_a_failed_transaction_leaves_nothing(warehouse_at: WarehouseAt) -> None:
