@@ -3,8 +3,9 @@ from PostgreSQL, and the provider's balance transactions (gross, fee, net) from 
 balance-change report CSVs.
 
 Each extract replaces its warehouse table in one transaction (the sources are small and append-only;
-a full copy is simpler than a watermark and cannot drift). The extracts own their tables' shape: a table
-made by an older version gains the columns added since (`_replace_table`)."""
+a full copy is simpler than a watermark and cannot drift). The tables' shape is the warehouse port's
+(`FINANCE_TABLES`): opening a warehouse creates them, and gives one made by an older version the columns added
+since."""
 
 from __future__ import annotations
 
@@ -61,23 +62,8 @@ OLTP_EXTRACTS: dict[str, tuple[str, dict[str, str]]] = {
 PROVIDER_TRANSACTION_COLUMNS = FINANCE_TABLES["provider_balance_transactions"]  # Stripe's gross, fee, net
 
 
-def _shape_table(warehouse: Warehouse, name: str, columns: dict[str, str]) -> None:
-    """raw.<name> with `columns`: created if missing, the columns it lacks added (a table made before them)."""
-    warehouse.run(f"create table if not exists raw.{name} ({', '.join(f'{c} {kind}' for c, kind in columns.items())})")
-    found = {
-        str(column).lower()
-        for (column,) in warehouse.rows(
-            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?", [name]
-        )
-    }
-    for column, kind in columns.items():
-        if column not in found:
-            warehouse.run(f"alter table raw.{name} add column {column} {kind}")
-
-
 def _replace_table(warehouse: Warehouse, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> int:
     with warehouse.transaction():
-        _shape_table(warehouse, name, columns)
         warehouse.run(f"delete from raw.{name}")  # noqa: S608 (fixed names)
         warehouse.load_rows(f"raw.{name}", columns, rows)
     return int(warehouse.scalar(f"select count(*) from raw.{name}"))  # noqa: S608 (fixed names)

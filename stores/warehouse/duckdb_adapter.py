@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from stores.warehouse.port import Warehouse, schema
+from stores.warehouse.port import RAW_COLUMNS, Warehouse, added_columns, schema
 
 # zstd for the long JSON texts and no dictionary analysis of random ids load 40 % faster into a smaller file than
 # DuckDB's own choice (bench/README.md).
@@ -106,6 +106,8 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
             # A writer's buffers stay small whatever it loads: finished row groups go to the file, not to memory.
             connection.execute(f"set memory_limit = '{WRITER_MEMORY}'")
             for statement in schema(COLUMN_OPTIONS):
+                connection.execute(statement)
+            for statement in added_columns(connection.execute(RAW_COLUMNS).fetchall()):
                 connection.execute(statement)
             _drop_event_id_key(connection)
         yield connection

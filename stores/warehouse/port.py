@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -206,6 +206,21 @@ def schema(column_options: dict[str, str]) -> list[str]:
         for name, columns in FINANCE_TABLES.items()
     ]
     return [*(statement.format(**column_options) for statement in SCHEMA), *finance]
+
+
+RAW_COLUMNS = "select table_name, column_name from information_schema.columns where table_schema = 'raw'"
+
+
+def added_columns(found: Iterable[tuple[str, str]]) -> list[str]:
+    """The statements that give a finance table made by an older version the columns added since, from `found`
+    (RAW_COLUMNS' rows): none once the warehouse is current, so opening it takes no table lock."""
+    present = {(str(table).lower(), str(column).lower()) for table, column in found}
+    return [
+        f"alter table raw.{name} add column {column} {kind}"
+        for name, columns in FINANCE_TABLES.items()
+        for column, kind in columns.items()
+        if (name, column) not in present
+    ]
 
 
 class Warehouse(ABC):

@@ -17,7 +17,7 @@ import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
-from stores.warehouse.port import Warehouse, schema
+from stores.warehouse.port import RAW_COLUMNS, Warehouse, added_columns, schema
 
 COLUMN_OPTIONS = {"zstd": "", "plain": ""}
 # A spool line is one CSV field: JSON text has neither of these characters unescaped.
@@ -106,6 +106,9 @@ def connect(url: str) -> Iterator[PostgresWarehouse]:
             cursor.execute("select pg_advisory_lock(hashtext('patronage warehouse schema'))")  # one creator at a time
             try:
                 for statement in schema(COLUMN_OPTIONS):
+                    cursor.execute(statement)
+                cursor.execute(RAW_COLUMNS)
+                for statement in added_columns(cursor.fetchall()):
                     cursor.execute(statement)
             finally:
                 cursor.execute("select pg_advisory_unlock(hashtext('patronage warehouse schema'))")

@@ -43,6 +43,20 @@ def test_a_new_warehouse_has_every_finance_table_in_the_extracts_shape(warehouse
             assert [column for (column,) in found] == list(columns), name
 
 
+def test_a_finance_table_made_by_an_older_version_gains_the_columns_added_since(warehouse_at: WarehouseAt) -> None:
+    with open_warehouse(warehouse_at) as store:
+        store.run("drop table raw.supports")
+        store.run("create table raw.supports (support_id varchar, amount_minor bigint)")  # before fees and payouts
+        store.run("insert into raw.supports values ('s1', 2500)")
+    with open_warehouse(warehouse_at) as store:
+        found = store.rows(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = 'supports' order by ordinal_position"
+        )
+        assert sorted(column for (column,) in found) == sorted(FINANCE_TABLES["supports"])
+        assert store.rows("select support_id, amount_minor, charge_id from raw.supports") == [("s1", 2500, None)]
+
+
 def test_a_failed_transaction_leaves_nothing(warehouse_at: WarehouseAt) -> None:
     def failing(store: Warehouse) -> None:
         with store.transaction():
