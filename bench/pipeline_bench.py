@@ -81,13 +81,21 @@ def timed_with_peak_rss(where: RunStores) -> tuple[float, int, float]:
 BENCH_PG = ROOT / ".patronage" / "bench-pg"
 
 
-def server_cpu_seconds() -> float:
+def postmaster() -> psutil.Process:
+    return psutil.Process(int((BENCH_PG / "postmaster.pid").read_text().split()[0]))
+
+
+def server_cpu_seconds(backends: int | None = None) -> float:
     """CPU seconds the embedded PostgreSQL has used so far: the postmaster, its live backends and the ones it has
-    reaped (a run's backend ends with the run, so its time is counted once it is gone)."""
-    postmaster = psutil.Process(int((BENCH_PG / "postmaster.pid").read_text().split()[0]))
-    times = postmaster.cpu_times()
+    reaped (a run's backend ends with the run, so its time is counted once it is gone: with `backends`, wait up to
+    5 s until no more than that many are left)."""
+    server = postmaster()
+    deadline = time.monotonic() + 5
+    while backends is not None and len(server.children()) > backends and time.monotonic() < deadline:
+        time.sleep(0.05)
+    times = server.cpu_times()
     total = times.user + times.system + times.children_user + times.children_system
-    for backend in postmaster.children():
+    for backend in server.children():
         with contextlib.suppress(psutil.Error):
             total += sum(backend.cpu_times()[:2])
     return total
@@ -144,11 +152,14 @@ def run(events: int, engines: list[str], dbt_engines: list[str]) -> dict[str, fl
             target: WarehouseAt = root / "warehouse.duckdb" if engine == "duckdb" else postgres_warehouse()
             where = RunStores(target, root / f"dead_letter-{engine}", root / "landing", oltp_dsn="unused")
             server_before = server_cpu_seconds() if engine == "postgres" else 0.0
+            backends = len(postmaster().children()) if engine == "postgres" else 0
             seconds, peak, cpu = timed_with_peak_rss(where)
             figures[f"{engine} ingestion"] = seconds
             row(f"{engine}: ingestion", seconds, peak, f"≥ {TARGETS[engine]:,}/s", cpu)
             if engine == "postgres":  # the server's share: the bulk load, the set operations, the commit
-                print(f"  (PostgreSQL server CPU during the ingestion: {server_cpu_seconds() - server_before:.1f} s)")
+                print(
+                    f"  (PostgreSQL server CPU during the ingestion: {server_cpu_seconds(backends) - server_before:.1f} s)"
+                )
             if engine not in dbt_engines:
                 continue
             builds = []
