@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import msgspec
 
@@ -24,6 +26,18 @@ class Position(msgspec.Struct, array_like=True):
 
 def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(Position(at, row_id))).decode().rstrip("=")
+
+
+Row = TypeVar("Row")
+
+
+def trim_page(
+    rows: Sequence[Row], limit: int, position: Callable[[Row], tuple[datetime, uuid.UUID]]
+) -> tuple[list[Row], str | None]:
+    """A page from the `limit + 1` rows a list route fetched: the first `limit`, and the cursor after the last of
+    them when more remain (`position`: a row's sort time and id)."""
+    page = list(rows[:limit])
+    return page, encode_cursor(*position(page[-1])) if len(rows) > limit and page else None
 
 
 def decode_cursor(cursor: str | None) -> Position | None:

@@ -35,7 +35,7 @@ from api.journal import repositories as journal_repo
 from api.journal import services as journal
 from api.journal.chart import Cause
 from api.notifications import services as notifications
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import decode_cursor, trim_page
 from api.settings import DisputeSettings
 
 # Resolution is due a day before Stripe's evidence deadline (time to submit), or a week in when it gives none.
@@ -261,11 +261,8 @@ async def page(
     session: AsyncSession, *, status: DisputeStatus | None, escalated: bool | None, cursor: str | None, limit: int
 ) -> DisputePage:
     rows = await repo.page(session, status=status, escalated=escalated, after=decode_cursor(cursor), limit=limit + 1)
-    items, more = rows[:limit], len(rows) > limit
-    return DisputePage(
-        items=await _documents(session, items),
-        next_cursor=encode_cursor(items[-1].provider_created_at, items[-1].dispute_id) if more else None,
-    )
+    items, next_cursor = trim_page(rows, limit, lambda dispute: (dispute.provider_created_at, dispute.dispute_id))
+    return DisputePage(items=await _documents(session, items), next_cursor=next_cursor)
 
 
 async def acknowledge(session: AsyncSession, actor: Principal, dispute_id: uuid.UUID, now: datetime) -> DisputeRead:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.journal import repositories as repo
 from api.journal.chart import CHART, PROJECT_ACCOUNTS, Cause, Posting
 from api.journal.schemas import Balance, Balances, CurrencyTotal, JournalEntryRead, JournalLineRead, JournalPage
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import decode_cursor, trim_page
 from api.payments.gateway import BalanceTransaction
 
 
@@ -81,7 +81,7 @@ async def entries(
         after=decode_cursor(cursor),
         limit=limit + 1,
     )
-    page, more = rows[:limit], len(rows) > limit
+    page, next_cursor = trim_page(rows, limit, lambda entry: (entry.occurred_at, entry.entry_id))
     return JournalPage(
         items=[
             JournalEntryRead(
@@ -98,7 +98,7 @@ async def entries(
             )
             for e in page
         ],
-        next_cursor=encode_cursor(page[-1].occurred_at, page[-1].entry_id) if more else None,
+        next_cursor=next_cursor,
     )
 
 

@@ -32,7 +32,7 @@ from api.notifications.schemas import (
     Queues,
     QueueStats,
 )
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import decode_cursor, trim_page
 
 
 async def notify(
@@ -91,12 +91,8 @@ async def inbox(session: AsyncSession, user: Principal, cursor: str | None, limi
     """Newest first."""
     after = decode_cursor(cursor)
     rows = await repo.inbox_page(session, user.user_id, (after.at, after.id) if after else None, limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    last = page[-1] if page else None
-    return InboxPage(
-        items=[_inbox_item(row) for row in page],
-        next_cursor=encode_cursor(last["created_at"], last["delivery_id"]) if more and last else None,
-    )
+    page, next_cursor = trim_page(rows, limit, lambda row: (row["created_at"], row["delivery_id"]))
+    return InboxPage(items=[_inbox_item(row) for row in page], next_cursor=next_cursor)
 
 
 async def mark_read(session: AsyncSession, user: Principal, notification_id: uuid.UUID, now: datetime) -> InboxItem:
@@ -183,12 +179,8 @@ async def devices(session: AsyncSession, user: Principal, cursor: str | None, li
     """Newest registration first."""
     after = decode_cursor(cursor)
     rows = await repo.devices_page(session, user.user_id, (after.at, after.id) if after else None, limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    last = page[-1] if page else None
-    return DevicePage(
-        items=[_device(row) for row in page],
-        next_cursor=encode_cursor(last["created_at"], last["device_id"]) if more and last else None,
-    )
+    page, next_cursor = trim_page(rows, limit, lambda row: (row["created_at"], row["device_id"]))
+    return DevicePage(items=[_device(row) for row in page], next_cursor=next_cursor)
 
 
 async def queues(session: AsyncSession, now: datetime) -> Queues:

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth import Principal
 from api.db.models import Dispute, ProjectPayout, Support
 from api.notifications import services as notifications
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import decode_cursor, trim_page
 from api.payouts import calendar
 from api.payouts import repositories as repo
 from api.payouts.schemas import PayoutPage, PayoutRead, PayoutStatus
@@ -146,11 +146,8 @@ async def project_payouts(
         await sync_support(session, support, now=now, country=country)
     after = decode_cursor(cursor)
     rows = await repo.page(session, project_id, (after.at.date(), after.id) if after else None, limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    return PayoutPage(
-        items=[payout_read(p, amount, count) for p, amount, count in page],
-        next_cursor=encode_cursor(_midnight(page[-1][0].execution_date), page[-1][0].payout_id) if more else None,
-    )
+    page, next_cursor = trim_page(rows, limit, lambda row: (_midnight(row[0].execution_date), row[0].payout_id))
+    return PayoutPage(items=[payout_read(p, amount, count) for p, amount, count in page], next_cursor=next_cursor)
 
 
 def _midnight(day: date) -> datetime:

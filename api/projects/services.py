@@ -12,7 +12,7 @@ from api.db.models import Project, ProjectUpdate, RewardTier
 from api.errors import Conflict, FieldError, NotFound, ValidationFailed
 from api.notifications import repositories as notification_repo
 from api.notifications import services as notifications
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import decode_cursor, trim_page
 from api.projects import repositories as repo
 from api.projects.schemas import (
     FeedPage,
@@ -106,9 +106,8 @@ async def get_project(session: AsyncSession, viewer: Principal, project_id: uuid
 
 async def feed(session: AsyncSession, cursor: str | None, limit: int) -> FeedPage:
     projects = await repo.live_projects_page(session, decode_cursor(cursor), limit + 1)
-    page, more = projects[:limit], len(projects) > limit
+    page, next_cursor = trim_page(projects, limit, lambda project: (project.created_at, project.project_id))
     caps = await repo.max_renditions(session, [p.project_id for p in page])
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].project_id) if more else None
     return FeedPage(items=[project_read(p, caps.get(p.project_id)) for p in page], next_cursor=next_cursor)
 
 
