@@ -53,7 +53,8 @@ class Refusal:
 
 @dataclass(frozen=True)
 class OperationExamples:
-    request: Named = field(default_factory=dict)  # the JSON body's
+    request: Named = field(default_factory=dict)  # the request body's, of `body_type`
+    body_type: str = JSON
     parameters: dict[str, Named] = field(default_factory=dict)  # by parameter name, over PARAMETERS
     responses: dict[int, Named] = field(default_factory=dict)  # success status → its JSON body's
     refusals: tuple[str | Refusal, ...] = ()  # the operation's own problem codes
@@ -123,6 +124,7 @@ DETAILS = {
     "payload_too_large": "The request body is too large.",
     "rate_limited": "Too Many Requests",
     "service_unavailable": "The database is unavailable; retry later.",
+    "payment_provider_error": "The payment provider refused the request.",
     "idempotency_key_required": "Send an Idempotency-Key header of 1 to 255 characters.",
     "idempotency_key_reused": "This Idempotency-Key was used with a different request.",
     "idempotency_key_in_use": "A request with this Idempotency-Key is still being processed.",
@@ -232,6 +234,7 @@ EXAMPLES: dict[str, OperationExamples] = {
             FOR_SUPPORTERS,
             NO_SUCH_SUPPORT,
             Refusal("invalid_transition", "A support in status expired cannot be confirmed."),
+            "payment_provider_error",
         ),
     ),
     "getSupport": OperationExamples(
@@ -253,6 +256,7 @@ EXAMPLES: dict[str, OperationExamples] = {
             NO_SUCH_SUPPORT,
             "cancellation_window_closed",
             Refusal("invalid_transition", "A support in status pending_payment cannot be cancelled."),
+            "payment_provider_error",
         ),
     ),
     # payments
@@ -289,6 +293,7 @@ EXAMPLES: dict[str, OperationExamples] = {
                 "from_date must not be after to_date, and a check covers at most 92 days.",
                 (("$.to_date", "out of range"),),
             ),
+            "payment_provider_error",
         ),
     ),
     "getReconciliationCheck": OperationExamples(
@@ -415,6 +420,8 @@ EXAMPLES: dict[str, OperationExamples] = {
     ),
     "getUploadOffset": OperationExamples(refusals=TUS_READ),
     "appendUpload": OperationExamples(
+        request=one("second_chunk", "The second 50 MiB of the file, after Upload-Offset 52428800", story.SECOND_CHUNK),
+        body_type="application/offset+octet-stream",
         refusals=(
             *TUS_READ,
             "upload_offset_invalid",
@@ -510,8 +517,9 @@ def problem_examples(operation: Operation, refusals: tuple[str | Refusal, ...]) 
 
 def _exemplify(operation: Operation, examples: OperationExamples) -> None:
     body = operation.request_body
-    if isinstance(body, RequestBody) and examples.request and JSON in body.content:
-        body.content = {**body.content, JSON: replace(body.content[JSON], examples=dict(examples.request))}
+    kind = examples.body_type
+    if isinstance(body, RequestBody) and examples.request and kind in body.content:
+        body.content = {**body.content, kind: replace(body.content[kind], examples=dict(examples.request))}
     if operation.parameters:
         chosen = {**PARAMETERS, **examples.parameters}
         operation.parameters = [

@@ -60,6 +60,8 @@ LINKS: dict[str, Links] = {
     "listDisputes": _each({"dispute": "getDispute"}, "dispute_id", "/items/0/dispute_id"),
     "getDispute": _each(_DISPUTE, "dispute_id", "/dispute_id"),
     "getProjectModeration": _each({"decide": "decideReview"}, "review_id", "/open_review/review_id"),
+    "registerDevice": _each({"unregister": "unregisterDevice"}, "token", "/token"),
+    "listDevices": _each({"unregister": "unregisterDevice"}, "token", "/items/0/token"),
 }
 
 

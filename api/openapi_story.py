@@ -442,6 +442,8 @@ EVENT_BATCH = {
 
 UPLOAD_METADATA = tus_metadata(filename="field-recorder-pitch.mp4", content_type="video/mp4", sha256=VIDEO_SHA256)
 CHUNK_CHECKSUM = "sha256 bIf2g3GyiVRwfruSr+58z/t0xvceyP6oqYz2EEKJWFs="
+# A PATCH body is raw bytes; the document can only stand in for the 50 MiB the example appends.
+SECOND_CHUNK = f"(the file's bytes {CHUNK_BYTES:,} to {2 * CHUNK_BYTES - 1:,}, sent as they are)"
 UPLOAD = {
     "upload_id": UPLOAD_ID,
     "state": "created",

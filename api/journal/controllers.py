@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Principal, Role, allow
+from api.errors import problem_specs
 from api.idempotency import Idempotency
 from api.journal import reconciliation, services
 from api.journal.chart import EntryType
@@ -73,6 +74,7 @@ class JournalController(Controller):
         summary="Reconcile the journal against Stripe (ops)",
         guards=[allow(Role.ops)],
         operation_id="runReconciliationCheck",
+        responses=problem_specs(502),  # Stripe refused or failed: no check was stored
         description=(
             "Compares the journal with Stripe's balance transactions per UTC day and category for the given dates, and"
             " stores the result. Needs an `Idempotency-Key`."

@@ -15,6 +15,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from api.auth import Principal, Role, allow
+from api.errors import problem_specs
 from api.idempotency import Idempotency
 from api.state import AppState
 from api.supports import services
@@ -53,6 +54,7 @@ class SupportController(Controller):
         summary="Confirm: get a PaymentIntent to pay",
         guards=[allow(Role.supporter)],
         operation_id="confirmSupport",
+        responses=problem_specs(502),  # Stripe refused or failed: nothing was kept, retry with the same key
         description=(
             "Creates (or returns) the support's Stripe PaymentIntent; pay it with the client secret. Success is "
             "decided by the webhook only. Needs an `Idempotency-Key`."
@@ -110,6 +112,7 @@ class SupportController(Controller):
         summary="Cancel within 48 h: refund",
         guards=[allow(Role.supporter)],
         operation_id="cancelSupport",
+        responses=problem_specs(502),  # Stripe refused or failed: nothing was kept, retry with the same key
         description=(
             "Cancels a succeeded support within its cancellation window (48 h) and refunds it; the refund's webhook "
             "finalises the status. Needs an `Idempotency-Key`."

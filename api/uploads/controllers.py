@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
 from litestar.exceptions import InternalServerException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,8 +86,21 @@ TUS_PROBLEMS = problem_specs(410, 412, 415, 460)
 
 
 def _headers_only(status: int, description: str) -> dict[int, ResponseSpec]:
-    """tus answers carrying only headers: documented without a body."""
+    """tus answers carrying only headers (`answer_headers` documents them): no body."""
     return {status: ResponseSpec(data_container=None, description=description)}
+
+
+@dataclass
+class AppendOperation(Operation):
+    """The handler streams the PATCH body to storage itself, so the body is documented here."""
+
+    def __post_init__(self) -> None:
+        chunk = Schema(type=OpenAPIType.STRING, content_media_type=tus.OFFSET_OCTET_STREAM)
+        self.request_body = RequestBody(
+            content={tus.OFFSET_OCTET_STREAM: OpenAPIMediaType(schema=chunk)},
+            required=True,
+            description="The next bytes of the file, from `Upload-Offset` on (any length up to what is left)",
+        )
 
 
 class UploadController(Controller):
@@ -104,8 +119,9 @@ class UploadController(Controller):
         status_code=204,
         middleware=TUS_MIDDLEWARE,
         summary="tus discovery",
-        opt={"problems": False, "access": "public"},  # always 204 with the tus headers, for anyone (discovery)
-        responses=_headers_only(204, "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"),
+        # always 204 with the tus headers, for anyone (discovery)
+        opt={"problems": False, "access": "public", "answer_headers": tus.DISCOVERY_ANSWER},
+        responses=_headers_only(204, "The tus capabilities, in headers"),
         operation_id="describeUploads",
         description=(
             "tus 1.0.0 discovery: the supported version, extensions, maximum size and checksum algorithms, in headers."
@@ -127,7 +143,7 @@ class UploadController(Controller):
         before_request=require_tus_version,
         summary="tus creation (creator); a ready upload of the same sha256 is answered",
         responses=TUS_PROBLEMS,
-        opt={"request_headers": tus.CREATION_HEADERS},
+        opt={"request_headers": tus.CREATION_HEADERS, "answer_headers": tus.CREATION_ANSWER},
         guards=[allow(Role.creator)],
         operation_id="createUpload",
         description=(
@@ -155,8 +171,8 @@ class UploadController(Controller):
         middleware=TUS_MIDDLEWARE,
         before_request=require_tus_version,
         summary="tus offset of an upload (creator)",
-        opt={"request_headers": tus.STATE_HEADERS},
-        responses={**TUS_PROBLEMS, **_headers_only(200, "Upload-Offset, Upload-Length, Upload-Expires")},
+        opt={"request_headers": tus.STATE_HEADERS, "answer_headers": tus.STATE_ANSWER},
+        responses={**TUS_PROBLEMS, **_headers_only(200, "The upload's offset, length and expiry, in headers")},
         guards=[allow(Role.creator)],
         operation_id="getUploadOffset",
         description="tus: the upload's current `Upload-Offset`, length and expiry, to resume from.",
@@ -184,9 +200,10 @@ class UploadController(Controller):
         middleware=TUS_MIDDLEWARE,
         before_request=require_tus_version,
         summary="tus: append bytes at Upload-Offset (creator)",
-        opt={"request_headers": tus.PATCH_HEADERS},
-        responses={**TUS_PROBLEMS, **_headers_only(204, "The new Upload-Offset (and Upload-Expires)")},
+        opt={"request_headers": tus.PATCH_HEADERS, "answer_headers": tus.PATCH_ANSWER},
+        responses={**TUS_PROBLEMS, **_headers_only(204, "Appended: the new offset, in headers")},
         guards=[allow(Role.creator)],
+        operation_class=AppendOperation,
         operation_id="appendUpload",
         description=(
             "tus: appends the body at `Upload-Offset` (`application/offset+octet-stream`), optionally checked with "
@@ -224,7 +241,7 @@ class UploadController(Controller):
         middleware=TUS_MIDDLEWARE,
         before_request=require_tus_version,
         summary="tus termination: delete the bytes (creator)",
-        opt={"request_headers": tus.STATE_HEADERS},
+        opt={"request_headers": tus.STATE_HEADERS, "answer_headers": tus.TERMINATION_ANSWER},
         responses=TUS_PROBLEMS,
         guards=[allow(Role.creator)],
         operation_id="terminateUpload",

@@ -10,14 +10,14 @@ import base64
 import binascii
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import format_datetime
 
 from litestar.openapi.spec import OpenAPIType, Schema
 
 from api.errors import DomainError, FieldError, UnsupportedMediaType
-from api.request_headers import header
+from api.request_headers import AnswerHeader, header
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,expiration,checksum,termination"
@@ -58,6 +58,82 @@ PATCH_HEADERS = [
         f"`{CHECKSUM_ALGORITHM} <base64 of the body's digest>`; a mismatch is 460 and nothing is kept",
     ),
 ]
+
+# The headers each tus route answers with, as the OpenAPI document shows them.
+# The route's own answers all say which tus version they speak; a path that names no upload at all (not a
+# uuid) is refused by the router before any tus route is chosen, so on errors the header is not promised.
+_SPEAKS_ON_ERRORS = AnswerHeader(
+    "Tus-Resumable",
+    "The tus version the server speaks (on every answer of a tus route)",
+    Schema(type=OpenAPIType.STRING, enum=[TUS_VERSION]),
+    every=True,
+)
+_SPEAKS = (_SPEAKS_ON_ERRORS, replace(_SPEAKS_ON_ERRORS, required=True, every=False))  # the later wins
+_EXPIRES = AnswerHeader(
+    "Upload-Expires",
+    "When an unfinished upload's bytes are deleted, as an RFC 9110 HTTP-date; absent once it is complete",
+    Schema(type=OpenAPIType.STRING),
+)
+_OFFSET = AnswerHeader("Upload-Offset", "How many bytes the server has", _BYTES, required=True)
+_REFUSED_VERSION = AnswerHeader(  # a tus client that sent another Tus-Resumable learns which to send
+    "Tus-Version", "The tus versions supported", Schema(type=OpenAPIType.STRING), required=True, on=(412,)
+)
+DISCOVERY_ANSWER = [  # discovery is never refused
+    *_SPEAKS,
+    AnswerHeader("Tus-Version", "The tus versions supported", Schema(type=OpenAPIType.STRING), required=True),
+    AnswerHeader("Tus-Extension", "The tus extensions supported", Schema(type=OpenAPIType.STRING), required=True),
+    AnswerHeader("Tus-Max-Size", "The largest upload accepted, in bytes", _BYTES, required=True),
+    AnswerHeader(
+        "Tus-Checksum-Algorithm",
+        "The algorithms `Upload-Checksum` may name",
+        Schema(type=OpenAPIType.STRING),
+        required=True,
+    ),
+]
+CREATION_ANSWER = [
+    *_SPEAKS,
+    _REFUSED_VERSION,
+    AnswerHeader(
+        "Location",
+        "The new upload's URL (HEAD, PATCH, DELETE and GET it)",
+        Schema(type=OpenAPIType.STRING),
+        required=True,
+    ),
+    _EXPIRES,
+    AnswerHeader(
+        "Upload-Deduplicated",
+        "`true` when a ready upload of the same sha256 is answered: nothing to send",
+        Schema(type=OpenAPIType.STRING, enum=["true"]),
+    ),
+    AnswerHeader("Upload-Offset", "With `Upload-Deduplicated`: the whole length, every byte is in", _BYTES),
+]
+STATE_ANSWER = [
+    *_SPEAKS,
+    _REFUSED_VERSION,
+    _OFFSET,
+    AnswerHeader("Upload-Length", "The upload's size in bytes", _BYTES, required=True),
+    _EXPIRES,
+    AnswerHeader("Cache-Control", "`no-store`: an offset is never cached", Schema(type=OpenAPIType.STRING)),
+]
+PATCH_ANSWER = [
+    *_SPEAKS,
+    _REFUSED_VERSION,
+    replace(_OFFSET, description="The new offset, after this body"),
+    _EXPIRES,
+    AnswerHeader(
+        "Upload-Offset",
+        "With `upload_offset_mismatch`: the offset the server has, to resume from",
+        _BYTES,
+        on=(409,),
+    ),
+    AnswerHeader(
+        "Tus-Checksum-Algorithm",
+        "With `checksum_algorithm_unsupported`: the algorithms `Upload-Checksum` may name",
+        Schema(type=OpenAPIType.STRING),
+        on=(400,),
+    ),
+]
+TERMINATION_ANSWER = [*_SPEAKS, _REFUSED_VERSION]
 
 _METADATA_KEY = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token: no spaces, no commas
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")

@@ -182,7 +182,7 @@ def test_the_table_names_only_what_the_document_has() -> None:
         for status in examples.responses:
             assert JSON_CONTENT in operation["responses"][str(status)].get("content", {}), (operation_id, status)
         if examples.request:
-            assert JSON_CONTENT in operation["requestBody"]["content"], operation_id
+            assert examples.body_type in operation["requestBody"]["content"], operation_id
         problem_statuses_shown = {
             int(status)
             for status, response in operation["responses"].items()

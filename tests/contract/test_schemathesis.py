@@ -85,6 +85,8 @@ CHECKS = [
 ]
 
 
+# tus PATCH bodies are raw bytes, as application/octet-stream ones are.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 SEEDED_IDS: dict[str, str] = {}  # filled per run by `seeded`: real ids, by path parameter name
 

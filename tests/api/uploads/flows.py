@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import io
+import json
 import random
 import struct
 import uuid
@@ -18,6 +19,7 @@ import httpx
 from tusclient.client import TusClient
 from tusclient.uploader.uploader import Uploader
 
+from api.cli import OPENAPI_SNAPSHOT
 from api.uploads.storage import LocalUploadStorage
 from tests.conftest import User
 
@@ -152,3 +154,29 @@ async def notifications(sql: asyncpg.Connection, upload: uuid.UUID) -> list[tupl
         str(upload),
     )
     return [(r["event_type"], r["recipient"], r["channel"]) for r in rows]
+
+
+def _documented_headers(method: str, status: int) -> dict[str, dict[str, Any]]:
+    """The headers api/openapi.json promises on this tus answer, by lower-case name."""
+    document = json.loads(OPENAPI_SNAPSHOT.read_text())
+    path = "/v1/uploads" if method in {"OPTIONS", "POST"} else "/v1/uploads/{upload_id}"
+    response = document["paths"][path][method.lower()]["responses"][str(status)]
+    return {name.lower(): header for name, header in response.get("headers", {}).items()}
+
+
+def as_documented(response: httpx.Response) -> None:
+    """Every header the document promises as required is sent, every protocol header sent is documented,
+    and each value fits its schema (an integer for byte counts, the one allowed value for an enum)."""
+    documented = _documented_headers(response.request.method, response.status_code)
+    sent = {name.lower() for name in response.headers}
+    required = {name for name, header in documented.items() if header.get("required")}
+    assert required <= sent, (response.request.method, response.status_code, required - sent)
+    protocol = {name for name in sent if name.startswith(("tus-", "upload-")) or name == "location"}
+    assert protocol <= documented.keys(), (response.request.method, response.status_code, protocol - documented.keys())
+    for name in protocol:
+        schema, value = documented[name]["schema"], response.headers[name]
+        if schema["type"] == "integer":
+            assert value.isdigit()
+            assert schema.get("minimum", 0) <= int(value) <= schema.get("maximum", int(value))
+        if "enum" in schema:
+            assert value in schema["enum"], (name, value)

@@ -12,6 +12,7 @@ from api.uploads.jobs import process_uploads
 from api.uploads.storage import LocalUploadStorage
 from tests.api.flows import assert_problem
 from tests.api.uploads.flows import (
+    as_documented,
     create,
     files_of,
     head_offset,
@@ -57,6 +58,7 @@ async def test_the_same_file_again_answers_the_ready_upload(
     assert response.status_code == 201, response.text
     assert response.headers["location"] == path
     assert response.headers["upload-deduplicated"] == "true"
+    as_documented(response)
     assert response.headers["upload-offset"] == str(len(data))
     body = response.json()
     assert (body["deduplicated"], body["state"], body["filename"]) == (True, "ready", "pitch.mp4")

@@ -19,11 +19,13 @@ from tests.api.uploads.flows import (
     TUS,
     MiB,
     Sha256Uploader,
+    as_documented,
     create,
     head_offset,
     history,
     in_thread,
     metadata,
+    metadata_header,
     notifications,
     patch,
     path_of,
@@ -199,6 +201,7 @@ async def test_another_protocol_version_is_412(
         headers["Tus-Resumable"] = version
     response = await http.post("/v1/uploads", headers=headers)
     assert_problem(response, 412, "tus_version_unsupported")
+    as_documented(response)
     assert response.headers["tus-version"] == "1.0.0"
     assert response.headers["tus-resumable"] == "1.0.0"
 
@@ -210,3 +213,26 @@ async def test_errors_of_tus_routes_carry_tus_resumable(http: httpx.AsyncClient,
     supporter = await http.post("/v1/uploads", headers=tus_headers(make_user("supporter"), **{"Upload-Length": "10"}))
     assert_problem(supporter, 403, "forbidden")
     assert supporter.headers["tus-resumable"] == "1.0.0"
+
+
+async def test_every_tus_answer_carries_the_headers_its_document_promises(
+    http: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    creator = make_user("creator")
+    data = video_bytes(2000, seed=5)
+    as_documented(await http.options("/v1/uploads"))
+    created = await http.post(
+        "/v1/uploads",
+        headers=tus_headers(
+            creator, **{"Upload-Length": str(len(data)), "Upload-Metadata": metadata_header(metadata(data))}
+        ),
+    )
+    as_documented(created)
+    path = created.headers["location"]
+    as_documented(await http.head(path, headers=tus_headers(creator)))
+    as_documented(await patch(http, creator, path, 0, data[:500]))
+    as_documented(await patch(http, creator, path, 7, data[:500]))  # 409: the offset is 500
+    as_documented(await patch(http, creator, path, 500, data[500:600], **{"Upload-Checksum": "md5 AAAA"}))  # 400
+    as_documented(await http.delete(path, headers=tus_headers(creator)))
+    as_documented(await http.head(path, headers=tus_headers(creator)))  # 410 once terminated
+    # the deduplicated creation is checked in test_dedupe
