@@ -13,11 +13,14 @@ setup:  ## create .venv from uv.lock (bootstraps uv with pip when missing)
 	@echo "==> npm ci (the OpenAPI linters, pinned in package-lock.json, into ./node_modules)"
 	@npm ci --no-audit --no-fund --loglevel=error
 
-test: setup  ## the whole suite (unit, integration on real PostgreSQL, slow end-to-end)
-	$(RUN) pytest
+# Test processes (pytest-xdist): one per core of the 2-core machines CI and we run on; each has its own databases.
+TEST_WORKERS ?= 2
+
+test: setup  ## the whole suite (unit, integration on real PostgreSQL, slow end-to-end), on TEST_WORKERS processes
+	$(RUN) pytest -n $(TEST_WORKERS) --durations=15
 
 test-fast: setup  ## everything but the slow end-to-end suites
-	$(RUN) pytest -m "not slow"
+	$(RUN) pytest -n $(TEST_WORKERS) -m "not slow"
 
 lint: setup  ## ruff (lint + format check), mypy, import direction (import-linter), the OpenAPI document (Redocly, Spectral)
 	$(RUN) ruff check .

@@ -8,12 +8,14 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +34,7 @@ from tests.pipelines.dbt_runner import warehouse_environment
 # importing it takes longer on a 2-core machine than the whole ingestion.
 INGEST_LANDING_FILES = """
 import sys
+import tempfile
 from api.settings import load_settings
 from pipelines.runs import RunStores, ingest_landing_files
 paths = load_settings().paths
@@ -248,8 +251,16 @@ def assert_each_input_once(where: LocalRunStores, corpus: Corpus, audits: dict[s
 
 
 @pytest.fixture
-def ingestion(tmp_path: Path, where: LocalRunStores) -> Ingestion:
-    (tmp_path / "tmp").mkdir()
+def short_tmp() -> Iterator[Path]:
+    """The runs' TMPDIR, short: multiprocessing's forkserver binds a unix socket under it, and a socket path
+    is at most 107 bytes (pytest's own tmp_path, under xdist, leaves too few)."""
+    path = Path(tempfile.mkdtemp(prefix="killed-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def ingestion(tmp_path: Path, short_tmp: Path, where: LocalRunStores) -> Ingestion:
     environment = {
         **os.environ,
         "PATRONAGE_DATA_DIR": str(tmp_path / "data"),
@@ -258,10 +269,10 @@ def ingestion(tmp_path: Path, where: LocalRunStores) -> Ingestion:
         "PATRONAGE_LANDING_DIR": str(where.landing_dir),
         "PATRONAGE_DEAD_LETTER_DIR": str(where.dead_letter_dir),
         "PATRONAGE_INGEST_WORKERS": "2",
-        "TMPDIR": str(tmp_path / "tmp"),
+        "TMPDIR": str(short_tmp),
         **warehouse_environment(where.warehouse),
     }
-    return Ingestion(environment, tmp_path / "tmp", tmp_path / "ingestion.log")
+    return Ingestion(environment, short_tmp, tmp_path / "ingestion.log")
 
 
 @pytest.fixture
