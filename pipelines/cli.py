@@ -15,7 +15,7 @@ from pathlib import Path
 from api.settings import Settings
 
 
-def _prepare(settings: Settings) -> Path:
+def prepare_dagster_home(settings: Settings) -> Path:
     """Dagster's home: $DAGSTER_HOME when set, else one under the data dir; the embedded DB migrated."""
     home = settings.paths.data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
@@ -35,7 +35,7 @@ def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
 
     from pipelines.definitions import definitions_with, resources_for
 
-    home = _prepare(settings)
+    home = prepare_dagster_home(settings)
     defs = definitions_with(resources_for(settings))
     job = defs.resolve_implicit_global_asset_job_def()
     log = settings.paths.data_dir / "logs" / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.log"
