@@ -75,11 +75,11 @@ class Command:
     def output(self) -> str:
         return self.log.read_text()
 
-    def wait_until(self, ready: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + READY_WITHIN
+    def wait_until(self, ready: Callable[[], bool], within: float = READY_WITHIN) -> None:
+        deadline = time.monotonic() + within
         while not ready():
             assert self.process.poll() is None, f"exited early with {self.process.returncode}:\n{self.output()}"
-            assert time.monotonic() < deadline, f"not ready after {READY_WITHIN} s:\n{self.output()}"
+            assert time.monotonic() < deadline, f"not ready after {within} s:\n{self.output()}"
             time.sleep(0.2)
 
     def stop(self, signum: int) -> tuple[int, float]:
@@ -199,4 +199,34 @@ def test_the_dagster_ui_stops_within_10_s_with_every_process_it_started(data_dir
     while (left := [pid for pid in started if psutil.pid_exists(pid)]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert left == [], f"left running: {left}"
+    assert gone_within(data_dir, 5)
+
+
+def handled_signals(pid: int) -> tuple[set[int], set[int]]:
+    """(caught, ignored) signal numbers of a running process, from /proc/<pid>/status."""
+    masks = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("SigCgt", "SigIgn"):
+            masks[name] = int(value.strip(), 16)
+    return tuple({n for n in range(1, 65) if masks[key] >> (n - 1) & 1} for key in ("SigCgt", "SigIgn"))  # type: ignore[return-value]
+
+
+def test_the_demo_stops_while_it_runs_and_while_it_serves_after_its_pipeline_run(data_dir: Path) -> None:
+    """The demo runs the pipeline in its own process (Dagster's in-process execution swaps the signal
+    handlers while it runs): once it serves, SIGTERM and SIGINT must still be caught, not ignored."""
+    running = Command(data_dir, "demo", "--port", str(free_port()), "--users", "4", "--days", "2")
+    running.wait_until(logged(running, "driving iOS-like traffic"))
+    status, took = running.stop(signal.SIGTERM)
+    assert (status, took < STOP_WITHIN) == (0, True), running.output()
+    assert gone_within(data_dir, 5)
+
+    serving_demo = Command(data_dir, "demo", "--port", str(free_port()), "--users", "4", "--days", "2")
+    serving_demo.wait_until(logged(serving_demo, "Serving until Ctrl-C."), within=600)  # after a whole pipeline run
+    assert "running the data pipeline" in serving_demo.output()
+    caught, ignored = handled_signals(serving_demo.process.pid)
+    assert {signal.SIGTERM, signal.SIGINT} <= caught
+    assert not {signal.SIGTERM, signal.SIGINT} & ignored
+    status, took = serving_demo.stop(signal.SIGINT)
+    assert (status, took < STOP_WITHIN) == (0, True), serving_demo.output()
     assert gone_within(data_dir, 5)
