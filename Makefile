@@ -10,7 +10,7 @@ setup:  ## create .venv from uv.lock (bootstraps uv with pip when missing)
 		{ echo "==> installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
 	@echo "==> uv sync --locked"
 	@$(UV) sync --locked
-	@echo "==> npm ci (the OpenAPI linters, pinned in package-lock.json, into ./node_modules)"
+	@echo "==> npm ci (the OpenAPI linters and the dashboards' Vega-Lite, pinned in package-lock.json, into ./node_modules)"
 	@npm ci --no-audit --no-fund --loglevel=error
 
 # Test processes (pytest-xdist): one per core of the 2-core machines CI and we run on; each has its own databases.

@@ -1,54 +1,47 @@
-"""Render the dashboards into one self-contained `index.html`: inline CSS and SVG, no script, no network.
+"""Render the dashboards into one self-contained `index.html`: Vega-Lite charts through vega-embed, filters, tooltips
+and a CSV per panel, with the three library bundles from ./node_modules inlined, so the file opens offline.
 
 `python -m dashboards.build --warehouse PATH_OR_URL --out DIR`. Where the warehouse is and where the site goes are
 always given, by this command's arguments or by the caller of `build_site` (the pipeline's `dashboards_site` asset,
-from the settings); nothing here reads the settings.
+from the settings); nothing here reads the settings. The page's behaviour is dashboards/page.js, its look page.css.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import json
 import math
-import textwrap
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from dashboards.definitions import DASHBOARDS, Column, Dashboard, Drilldown, Panel
-from dashboards.money import major_units
+from dashboards import charts, money
+from dashboards.definitions import CHOICE_FILTERS, DASHBOARDS, Dashboard, Panel
 from stores import warehouse
 from stores.warehouse import Warehouse, WarehouseAt
 
 Row = dict[str, Any]
-Groups = dict[tuple[Any, ...], list[Row]] | None
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 760, 260, 64, 16, 16, 46
-COLORS = ("#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626")
-# Nothing may load or run: the page is a file that must open offline, and warehouse values are never code.
-CSP = "default-src 'none'; style-src 'unsafe-inline'"
-STYLE = """
-body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1f2937;background:#f8fafc}
-header,main{max-width:1100px;margin:auto;padding:12px 20px}header nav a{margin-right:14px}
-section.panel{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:12px 16px;margin:14px 0;overflow:auto}
-h1{margin:4px 0}h2{margin:26px 0 4px}h3{margin:0 0 6px;font-size:16px}.note,.meta{color:#6b7280;font-size:12px}
-svg{width:100%;height:auto}svg text{font-size:11px;fill:#4b5563}.grid{stroke:#e5e7eb}
-table{border-collapse:collapse;margin-top:8px;font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #f1f5f9}
-th{text-align:left;background:#f8fafc}td{white-space:nowrap;vertical-align:top}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px;border-radius:2px}
-.no-data{color:#9ca3af;font-style:italic;padding:24px;text-align:center;border:1px dashed #e5e7eb}
-.status-matched{color:#16a34a}.status-mismatch,.status-missing_in_journal,.status-missing_in_provider{color:#dc2626}
-details table{margin:4px 0 8px}summary{cursor:pointer;color:#2563eb}
-"""
+HERE = Path(__file__).resolve().parent
+NODE_MODULES = HERE.parent / "node_modules"
+BUNDLES = ("vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js", "vega-embed/build/vega-embed.min.js")
+MAX_EXACT = 2**53 - 1  # a browser's numbers hold integers exactly up to here
+DOCS = "dbt-docs.html"  # the dbt docs site, written beside the page by the pipeline
+
+
+class SetupMissing(RuntimeError):
+    """The charting library is not installed (`make setup` runs `npm ci`)."""
 
 
 @dataclass(frozen=True)
 class Result:
-    rows: list[Row]
+    rows: list[Row] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
     missing: str = ""  # why there are no rows when the mart does not exist yet
 
 
@@ -56,182 +49,145 @@ def query(store: Warehouse, sql: str) -> Result:
     try:
         names, rows = store.columns_and_rows(sql)
     except store.missing_relation as error:  # a mart not built yet: shown as such, not as a crash
-        return Result([], str(error).splitlines()[0])
-    return Result([dict(zip(names, values, strict=True)) for values in rows])
+        return Result(missing=str(error).splitlines()[0])
+    return Result([dict(zip(names, values, strict=True)) for values in rows], list(names))
 
 
-def display(value: object, fmt: str = "text") -> str:
-    """A warehouse value as display text (not yet escaped)."""
-    if value is None:
-        return "—"
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool) and fmt != "text":
-        return {"pct": "{:.1%}", "int": "{:,.0f}"}.get(fmt, "{:,.2f}").format(value)
+def jsonable(value: object, where: str) -> object:
+    """A warehouse value as the page holds it: days as YYYY-MM-DD, instants as "YYYY-MM-DD HH:MM UTC", integers
+    exactly (or a clear error), other numbers as floats."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_EXACT:
+            raise ValueError(f"{where}: {value} is beyond the integers a browser holds exactly (2^53 - 1)")
+        return value
+    if isinstance(value, float | Decimal):
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value)
 
 
-def text(value: object, fmt: str = "text") -> str:
-    return escape(display(value, fmt), quote=True)
+def rows_data(rows: list[Row], where: str) -> list[Row]:
+    return [{key: jsonable(value, f"{where}.{key}") for key, value in row.items()} for row in rows]
 
 
-def number(value: object) -> float | None:
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
+def script_json(data: object) -> str:
+    """JSON for a <script type="application/json"> element: no `<`, `>` or `&` survives as such, so no warehouse
+    value can close the element (`</script>`) or open a comment, and JSON.parse reads it back unchanged."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
 
 
-def scale(rows: list[Row], series: Sequence[str]) -> tuple[float, float, float]:
-    """The y range (from 0, or below 0 for negative values) rounded to a 1-2-5 tick step."""
-    values = [v for row in rows for key in series if (v := number(row[key])) is not None]
-    low, high = min([0.0, *values]), max([0.0, *values])
-    span = (high - low) or 1.0
-    step = 10 ** math.floor(math.log10(span / 4))
-    step *= next(m for m in (1, 2, 5, 10) if span / (step * m) <= 4)
-    if all(float(v).is_integer() for v in values):
-        step = max(step, 1.0)  # counts get whole ticks
-    return math.floor(low / step) * step, math.ceil(high / step) * step or step, step
-
-
-def short(value: float) -> str:
-    if abs(value) >= 1e6:
-        return f"{value / 1e6:g}M"
-    return f"{value / 1e3:g}k" if abs(value) >= 1e4 else f"{value:g}"
-
-
-def chart(panel: Panel, rows: list[Row]) -> str:
-    """The panel's rows as an inline SVG line or grouped bar chart, with native tooltips (<title>)."""
-    low, high, step = scale(rows, panel.y)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    count, slot = len(rows), plot_w / len(rows)
-
-    def y_of(value: float) -> float:
-        return TOP + (high - value) / (high - low) * plot_h
-
-    parts = []
-    for i in range(round((high - low) / step) + 1):
-        y = y_of(low + i * step)
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{short(low + i * step)}</text>')
-    every = max(1, math.ceil(count / 8)) if panel.kind == "line" else 1  # dates: about eight labels
-    for index, row in enumerate(rows):
-        if index % every == 0:
-            lines = textwrap.wrap(display(row[panel.x]), max(6, int(slot * every / 6.5)))[:2]
-            spans = "".join(
-                f'<tspan x="{LEFT + slot * (index + 0.5):.1f}" dy="{13 if n else 0}">{escape(line)}</tspan>'
-                for n, line in enumerate(lines)
-            )
-            parts.append(f'<text y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{spans}</text>')
-    formats, labels = {c.key: c.format for c in panel.columns}, {c.key: c.label for c in panel.columns}
-    group = min(slot * 0.8, 60 * len(panel.y))  # a few wide categories do not make wall-sized bars
-    for series, key in enumerate(panel.y):
-        color, name = COLORS[series % len(COLORS)], escape(labels.get(key, key))
-        points = [(LEFT + slot * (i + 0.5), number(row[key]), row) for i, row in enumerate(rows)]
-        if panel.kind == "line":
-            path, pen = [], "M"
-            for x, value, _ in points:
-                if value is None:
-                    pen = "M"  # an undefined value breaks the line instead of drawing it as zero
-                    continue
-                path.append(f"{pen}{x:.1f},{y_of(value):.1f}")
-                pen = "L"
-            parts.append(f'<path d="{" ".join(path)}" fill="none" stroke="{color}" stroke-width="2"/>')
-        for x, value, row in points:
-            if value is None:
-                continue
-            tip = f"<title>{text(row[panel.x])} · {name}: {text(row[key], formats.get(key, 'num'))}</title>"
-            if panel.kind == "line":
-                parts.append(f'<circle cx="{x:.1f}" cy="{y_of(value):.1f}" r="2.5" fill="{color}">{tip}</circle>')
-            else:
-                width, (top, bottom) = group / len(panel.y), sorted((y_of(value), y_of(0)))
-                parts.append(
-                    f'<rect x="{x - group / 2 + width * series:.1f}" y="{top:.1f}" width="{width:.1f}"'
-                    f' height="{max(bottom - top, 0.5):.1f}" fill="{color}">{tip}</rect>'
-                )
-    legend = "".join(
-        f'<span style="background:{COLORS[i % len(COLORS)]}"></span>{escape(labels.get(k, k))}'
-        for i, k in enumerate(panel.y)
-    )
-    svg = f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(panel.title)}">{"".join(parts)}</svg>'
-    return f'{svg}<div class="legend">{legend}</div>'
-
-
-def table(columns: Sequence[Column], rows: list[Row], drilldown: Drilldown | None = None, groups: Groups = None) -> str:
-    """Rows as a table; with a drill-down, a last cell holds each row's matching rows in a <details> element."""
-    labels = [c.label for c in columns] + ([drilldown.label.capitalize()] if drilldown else [])
-    body = []
-    for row in rows:
-        cells = [f'<td class="{cell_class(c, row)}">{cell_text(c, row)}</td>' for c in columns]
-        if drilldown:
-            found = (groups or {}).get(tuple(row[k] for k in drilldown.keys), [])
-            summary = f"<summary>{escape(drilldown.label)} ({len(found)})</summary>"
-            inner = f'<details data-drilldown="{len(found)}">{summary}{table(drilldown.columns, found)}</details>'
-            cells.append(f"<td>{inner if found else '—'}</td>")
-        body.append(f'<tr class="row">{"".join(cells)}</tr>')
-    head = "".join(f"<th>{escape(label)}</th>" for label in labels)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def cell_text(column: Column, row: Row) -> str:
-    """A cell's escaped text; money in major units of the row's currency."""
-    if column.format == "money":
-        return escape(major_units(row[column.key], row.get("currency")) or "—", quote=True)
-    return text(row[column.key], column.format)
-
-
-def cell_class(column: Column, row: Row) -> str:
-    if column.format != "text":
-        return "n"
-    return f"status-{text(row[column.key])}" if column.key == "status" else ""
-
-
-def render_panel(store: Warehouse, panel: Panel) -> str:
+def panel_data(store: Warehouse, panel: Panel) -> tuple[dict[str, Any], Result]:
+    """What the page needs of a panel: its definition, its rows and those of its drill-down, its chart spec."""
     result = query(store, panel.sql)
-    rows = result.rows
+    filters = (["date"] if panel.date else []) + [key for key in CHOICE_FILTERS if key in result.names]
+    data = asdict(panel) | {"filters": filters, "rows": rows_data(result.rows, panel.id)}
+    data["measures"] = [{"key": m.key, "op": m.op, "of": m.source} for m in panel.measures]
+    chart = panel.kind != "table" and bool(result.rows)
+    data |= {"spec": charts.spec(panel) if chart else None, "series": charts.series(panel) if chart else []}
+    if panel.drilldown:
+        drill_rows = query(store, panel.drilldown.sql).rows if result.rows else []
+        data["drilldown"] |= {"rows": rows_data(drill_rows, f"{panel.id} drill-down")}
+        del data["drilldown"]["sql"]
+    del data["sql"]
+    return data, result
+
+
+def render_panel(panel: Panel, result: Result) -> str:
+    """The panel's frame; page.js draws its chart and table from the embedded rows."""
     note = f'<p class="note">{escape(panel.note)}</p>' if panel.note else ""
     opening = f'<section class="panel" id="{panel.id}" data-panel="{panel.id}" data-kind="{panel.kind}"'
-    if not rows:
+    if not result.rows:
         why = f" ({escape(result.missing)})" if result.missing else ""
-        body = f'<p class="no-data">No data{why}</p>'
-    else:
-        groups: Groups = None
-        if panel.drilldown:
-            groups = defaultdict(list)
-            for item in query(store, panel.drilldown.sql).rows:
-                groups[tuple(item[k] for k in panel.drilldown.keys)].append(item)
-        body = table(panel.columns, rows, panel.drilldown, groups)
-        if panel.collapse_table:
-            body = f"<details><summary>Table ({len(rows)} rows)</summary>{body}</details>"
-        if panel.kind != "table":
-            body = chart(panel, rows) + body
-    return f'{opening} data-points="{len(rows)}"><h3>{escape(panel.title)}</h3>{note}{body}</section>'
+        return f'{opening}><h3>{escape(panel.title)}</h3>{note}<p class="no-data">No data{why}</p></section>'
+    chart = '<div class="chart"></div>' if panel.kind != "table" else ""
+    head = f'<div class="head"><h3>{escape(panel.title)}</h3><button type="button" class="csv">CSV</button></div>'
+    body = f'<p class="applied"></p>{chart}<p class="no-match" hidden>No rows match the filters.</p><div class="rows">'
+    return f"{opening}>{head}{note}{body}</div></section>"
 
 
-def render_page(dashboards: Sequence[Dashboard], sections: Sequence[str], warehouse_name: str) -> str:
+def filter_form(panels: list[dict[str, Any]]) -> str:
+    """The page's filters: a date range over every dated panel's days, and each choice filter's values."""
+    days = [str(row[p["date"]])[:10] for p in panels if p["date"] for row in p["rows"] if row[p["date"]] is not None]
+    low, high = (min(days), max(days)) if days else ("", "")
+    parts = [
+        f'<label>From <input type="date" name="from" min="{low}" max="{high}" value="{low}"></label>',
+        f'<label>To <input type="date" name="to" min="{low}" max="{high}" value="{high}"></label>',
+    ]
+    for key, label in CHOICE_FILTERS.items():
+        values = sorted({str(row[key]) for p in panels if key in p["filters"] for row in p["rows"] if row[key]})
+        options = "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
+        parts.append(f'<label>{label} <select name="{key}"><option value="">All</option>{options}</select></label>')
+    return f'<form id="filters" class="filters">{"".join(parts)}<button type="reset">Reset</button></form>'
+
+
+def bundles(node_modules: Path) -> list[str]:
+    """The three minified library bundles, to inline; a missing one means `make setup` has not run."""
+    scripts = []
+    for name in BUNDLES:
+        path = node_modules / name
+        if not path.is_file():
+            raise SetupMissing(f"no {path}: run `make setup` (npm ci installs vega, vega-lite and vega-embed)")
+        script = path.read_text(encoding="utf-8")
+        if "</script" in script.lower() or "<!--" in script:
+            raise ValueError(f"{path} cannot be inlined in a <script> element")
+        scripts.append(script)
+    return scripts
+
+
+def csp(scripts: Sequence[str]) -> str:
+    """No network at all; only these exact inline scripts run (by hash), inline styles are allowed (the charts')."""
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts)
+    return f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'"
+
+
+def render_page(
+    dashboards: Sequence[Dashboard], sections: Sequence[str], data: dict[str, Any], scripts: list[str]
+) -> str:
     nav = "".join(f'<a href="#{board.id}">{escape(board.title)}</a>' for board in dashboards)
+    docs = (
+        f'<a href="{DOCS}" title="The data dictionary: every mart and column described (dbt docs)">Data dictionary</a>'
+    )
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    style = (HERE / "page.css").read_text(encoding="utf-8")
+    code = [*scripts, (HERE / "page.js").read_text(encoding="utf-8")]
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp(code)}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Patronage dashboards</title><style>{STYLE}</style></head><body>"
-        f"<header><h1>Patronage dashboards</h1><nav>{nav}</nav>"
-        f'<p class="meta">Built {generated} from {escape(warehouse_name)} (marts schema).</p></header>'
-        f"<main>{''.join(sections)}</main></body></html>\n"
+        f"<title>Patronage dashboards</title><style>{style}</style></head><body>"
+        f"<header><h1>Patronage dashboards</h1><nav>{nav}{docs}</nav>{filter_form(list(data['panels'].values()))}"
+        f'<p class="meta">Built {generated} from {escape(data["warehouse"])} (marts schema).</p></header>'
+        f"<main>{''.join(sections)}</main>"
+        f'<script type="application/json" id="dashboards-data">{script_json(data)}</script>'
+        f"{''.join(f'<script>{script}</script>' for script in code)}</body></html>\n"
     )
 
 
-def build_site(where: WarehouseAt, out_dir: Path) -> Path:
+def build_site(where: WarehouseAt, out_dir: Path, node_modules: Path = NODE_MODULES) -> Path:
     """Query the marts read-only and write `out_dir/index.html`; returns its path."""
-    sections = []
+    scripts = bundles(node_modules)
+    sections, panels = [], {}
     with warehouse.open_warehouse(where, read_only=True) as store:
         for board in DASHBOARDS:
-            panels = "".join(render_panel(store, panel) for panel in board.panels)
-            sections.append(f'<h2 id="{board.id}">{escape(board.title)}</h2>{panels}')
+            frames = []
+            for panel in board.panels:
+                panels[panel.id], result = panel_data(store, panel)
+                frames.append(render_panel(panel, result))
+            sections.append(f'<h2 id="{board.id}">{escape(board.title)}</h2>{"".join(frames)}')
+    exponents = {"zero": sorted(money.ZERO_DECIMAL), "three": sorted(money.THREE_DECIMAL)}
+    data = {"warehouse": warehouse.name(where), "exponents": exponents, "panels": panels}
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
     partial = out_dir / "index.html.partial"
-    partial.write_text(render_page(DASHBOARDS, sections, warehouse.name(where)), encoding="utf-8")
+    partial.write_text(render_page(DASHBOARDS, sections, data, scripts), encoding="utf-8")
     partial.replace(index)  # a reader never sees a half-written page
     return index
 
@@ -243,7 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not warehouse.exists(args.warehouse):
         parser.error(f"no warehouse at {args.warehouse}: run `patronage pipeline run` first")
-    index = build_site(args.warehouse, args.out)
+    try:
+        index = build_site(args.warehouse, args.out)
+    except SetupMissing as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     print(f"dashboards written to {index}")
     return 0
 

@@ -1,6 +1,9 @@
 """The dashboards as data: each panel is a query against the marts, a chart kind and the columns it shows.
 
-Panels read only `marts.*` (spec/analytics.md); the pipeline asset derives its upstream models from the SQL.
+Panels read only `marts.*` (spec/analytics.md); the pipeline asset derives its upstream models from the SQL. A panel's
+query returns rows at the grain the page's filters need (day, platform, currency, project); a panel with `group_by`
+is re-aggregated in the browser from the rows the filters keep (`measures`, then `ratios`), so a chart, its table
+and its CSV always show the same filtered figures.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from typing import Literal
 ChartKind = Literal["line", "bar", "table"]
 # `money`: integer minor units shown in major units of the row's `currency` (dashboards/money.py).
 Format = Literal["text", "int", "num", "pct", "money"]
+Aggregate = Literal["sum", "count", "min", "max"]
+# The page's choice filters, each applied to every panel whose rows have the column (the date range uses `Panel.date`).
+CHOICE_FILTERS = {"platform": "Platform", "currency": "Currency", "project_id": "Project"}
 
 
 @dataclass(frozen=True)
@@ -19,6 +25,30 @@ class Column:
     key: str
     label: str
     format: Format = "text"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A grouped row's column: `op` over its group's filtered rows of column `of` (`count` counts the rows)."""
+
+    key: str
+    op: Aggregate
+    of: str = ""  # the source column when it is not `key`
+
+    @property
+    def source(self) -> str:
+        return self.of or self.key
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """`numerator / denominator` of a grouped row, the denominator taken from the row itself, the previous row (the
+    first row is its own previous) or the first row: the funnel's step-to-step and from-start conversions."""
+
+    key: str
+    numerator: str
+    denominator: str
+    against: Literal["row", "previous", "first"] = "row"
 
 
 @dataclass(frozen=True)
@@ -43,6 +73,10 @@ class Panel:
     note: str = ""
     drilldown: Drilldown | None = None
     collapse_table: bool = False  # long tables under a chart start folded
+    date: str = ""  # the day (or timestamp, by its UTC day) the date range filters; none for current-state panels
+    group_by: tuple[str, ...] = ()  # groups keep the order of their first row in the query's order
+    measures: tuple[Measure, ...] = ()
+    ratios: tuple[Ratio, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +95,10 @@ def _money(key: str, label: str) -> tuple[Column, Column]:
     return Column(key, f"{label} (minor units)", "int"), Column(key, label, "money")
 
 
+def _sums(*keys: str) -> tuple[Measure, ...]:
+    return tuple(Measure(key, "sum") for key in keys)
+
+
 FUNNEL = Dashboard(
     "funnel",
     "Funnel",
@@ -69,15 +107,8 @@ FUNNEL = Dashboard(
             "funnel_steps",
             "Funnel steps, all days and platforms",
             """
-            with steps as (
-                select step_index, step_name, sum(users) as users
-                from marts.funnel_daily group by step_index, step_name
-            )
-            select step_index, step_name, users,
-                case when step_index = 1 then 1.0
-                     else users / nullif(lag(users) over (order by step_index), 0) end as conversion_from_previous,
-                users / nullif(first_value(users) over (order by step_index), 0) as conversion_from_start
-            from steps order by step_index
+            select event_date, platform, step_index, step_name, users
+            from marts.funnel_daily order by step_index, event_date, platform
             """,
             "bar",
             (
@@ -90,16 +121,21 @@ FUNNEL = Dashboard(
             x="step_name",
             y=("users",),
             note="Distinct actors per entry day and platform, summed over the days (marts.funnel_daily).",
+            date="event_date",
+            group_by=("step_index", "step_name"),
+            measures=_sums("users"),
+            ratios=(
+                Ratio("conversion_from_previous", "users", "users", "previous"),
+                Ratio("conversion_from_start", "users", "users", "first"),
+            ),
         ),
         Panel(
             "funnel_dropoff",
             "Drop-off between steps",
             """
-            select from_step_index, from_step_name || ' → ' || to_step_name as transition,
-                sum(entered) as entered, sum(converted) as converted, sum(dropped) as dropped,
-                sum(dropped) / nullif(sum(entered), 0) as dropoff_rate
-            from marts.funnel_dropoff_daily
-            group by from_step_index, from_step_name, to_step_name order by from_step_index
+            select event_date, platform, from_step_index, from_step_name || ' → ' || to_step_name as transition,
+                entered, converted, dropped
+            from marts.funnel_dropoff_daily order by from_step_index, event_date, platform
             """,
             "bar",
             (
@@ -111,6 +147,10 @@ FUNNEL = Dashboard(
             ),
             x="transition",
             y=("converted", "dropped"),
+            date="event_date",
+            group_by=("from_step_index", "transition"),
+            measures=_sums("entered", "converted", "dropped"),
+            ratios=(Ratio("dropoff_rate", "dropped", "entered"),),
         ),
     ),
 )
@@ -141,28 +181,36 @@ KPIS = Dashboard(
             y=("viewers", "supporters", "supports"),
             note="Every calendar day from the first to the last event day, empty days included.",
             collapse_table=True,
+            date="kpi_date",
         ),
         Panel(
             "support_amounts",
             "Support amounts by currency",
             """
-            select currency, sum(supports) as supports, sum(gross_amount_minor) as gross_amount_minor,
-                sum(gross_amount_minor) / sum(supports) as average_support_amount_minor,
-                min(kpi_date) as first_day, max(kpi_date) as last_day
-            from marts.kpi_support_amount_daily group by currency order by currency
+            select kpi_date, currency, supports, gross_amount_minor
+            from marts.kpi_support_amount_daily order by currency, kpi_date
             """,
             "bar",
             (
                 _c("currency", "Currency"),
                 _c("supports", "Supports", "int"),
-                _c("gross_amount_minor", "Gross (minor units)", "int"),
-                _c("average_support_amount_minor", "Average (minor units)", "num"),
+                *_money("gross_amount_minor", "Gross"),
+                _c("average_support_amount_minor", "Average", "money"),
                 _c("first_day", "First day"),
                 _c("last_day", "Last day"),
             ),
             x="currency",
             y=("gross_amount_minor",),
-            note="Amounts in each currency's minor units; currencies are not converted.",
+            note="Each currency in its own major units (averages rounded to the minor unit); currencies are not "
+            "converted.",
+            date="kpi_date",
+            group_by=("currency",),
+            measures=(
+                *_sums("supports", "gross_amount_minor"),
+                Measure("first_day", "min", "kpi_date"),
+                Measure("last_day", "max", "kpi_date"),
+            ),
+            ratios=(Ratio("average_support_amount_minor", "gross_amount_minor", "supports"),),
         ),
     ),
 )
@@ -175,11 +223,10 @@ RECONCILIATION = Dashboard(
             "reconciliation_status",
             "Reconciliation rows by status and currency",
             """
-            select status || ' · ' || currency as status_currency, status, currency,
-                count(*) as days_and_categories,
-                sum(abs(difference_minor)) as absolute_difference_minor,
-                sum(abs(fee_difference_minor)) as absolute_fee_difference_minor
-            from marts.reconciliation_daily group by status, currency order by status, currency
+            select recon_date, status || ' · ' || currency as status_currency, status, currency,
+                abs(difference_minor) as absolute_difference_minor,
+                abs(fee_difference_minor) as absolute_fee_difference_minor
+            from marts.reconciliation_daily order by status, currency, recon_date, category
             """,
             "bar",
             (
@@ -192,6 +239,12 @@ RECONCILIATION = Dashboard(
             x="status_currency",
             y=("days_and_categories",),
             note="Amounts per currency, never added across currencies.",
+            date="recon_date",
+            group_by=("status_currency", "status", "currency"),
+            measures=(
+                Measure("days_and_categories", "count"),
+                *_sums("absolute_difference_minor", "absolute_fee_difference_minor"),
+            ),
         ),
         Panel(
             "reconciliation_daily",
@@ -216,6 +269,7 @@ RECONCILIATION = Dashboard(
                 _c("status", "Status"),
             ),
             note="Unmatched rows first; open a row's exceptions to see the objects behind the difference.",
+            date="recon_date",
             drilldown=Drilldown(
                 """
                 select recon_date, currency, category, exception_type, provider_transaction_id,
@@ -260,12 +314,14 @@ RECONCILIATION = Dashboard(
             ),
             note="Opening + charges + refunds + disputes + reversals + fees + payouts = closing, on each side "
             "(every movement: marts.reconciliation_balance_rollforward, `patronage reconcile`).",
+            date="balance_date",
         ),
         Panel(
             "reconciliation_payouts",
             "Payouts: the supports each settles, what was sent, journal against provider",
             """
-            select execution_date, currency, payout_id, provider_payout_id, payout_status, supports, settled_minor,
+            select execution_date, currency, project_id, payout_id, provider_payout_id, payout_status, supports,
+                settled_minor,
                 withheld_minor, amount_minor, journal_payout_minor, provider_payout_minor, status
             from marts.reconciliation_payouts
             order by status in ('matched', 'not_released'), execution_date desc, currency, payout_id limit 500
@@ -274,6 +330,7 @@ RECONCILIATION = Dashboard(
             (
                 _c("execution_date", "Execution"),
                 _c("currency", "Currency"),
+                _c("project_id", "Project"),
                 _c("payout_id", "Payout"),
                 _c("provider_payout_id", "Provider payout"),
                 _c("payout_status", "Payout status"),
@@ -286,6 +343,7 @@ RECONCILIATION = Dashboard(
                 _c("status", "Status"),
             ),
             note="Open a payout to see the supports it settles.",
+            date="execution_date",
             drilldown=Drilldown(
                 """
                 select payout_id, support_id, charge_id, charged_minor, refunded_minor, disputed_minor, settled_minor,
@@ -317,14 +375,16 @@ GUARDRAIL = Dashboard(
             "guardrail_levels",
             "Projects by current cap",
             """
-            select level, max_rendition, count(*) as projects
-            from marts.bitrate_guardrail_state group by level, max_rendition
-            order by case level when 'uncapped' then 0 when 'cap_540p' then 1 else 2 end
+            select project_id, level, max_rendition from marts.bitrate_guardrail_state
+            order by case level when 'uncapped' then 0 when 'cap_540p' then 1 else 2 end, project_id
             """,
             "bar",
             (_c("level", "Level"), _c("max_rendition", "Max rendition"), _c("projects", "Projects", "int")),
             x="level",
             y=("projects",),
+            note="Current state: the date range does not apply.",
+            group_by=("level", "max_rendition"),
+            measures=(Measure("projects", "count"),),
         ),
         Panel(
             "guardrail_caps",
@@ -342,6 +402,7 @@ GUARDRAIL = Dashboard(
                 _c("since", "Since"),
                 _c("recovery_window_ends", "Recovery window ends"),
             ),
+            note="Current state: the date range does not apply.",
         ),
         Panel(
             "guardrail_actions",
@@ -365,6 +426,7 @@ GUARDRAIL = Dashboard(
                 _c("est_monthly_savings_gb", "Est. monthly savings GB", "num"),
                 _c("rule_version", "Rule"),
             ),
+            date="decided_on",
         ),
     ),
 )
@@ -377,9 +439,8 @@ INGESTION = Dashboard(
             "ingestion_audit",
             "Events received per source",
             """
-            select source, sum(received) as received, sum(accepted) as accepted, sum(duplicates) as duplicates,
-                sum(dead_lettered) as dead_lettered, count(*) as runs, max(finished_at) as last_run_finished_at
-            from marts.ingestion_audit group by source order by source
+            select source, finished_at, received, accepted, duplicates, dead_lettered
+            from marts.ingestion_audit order by source, finished_at
             """,
             "bar",
             (
@@ -393,14 +454,23 @@ INGESTION = Dashboard(
             ),
             x="source",
             y=("accepted", "duplicates", "dead_lettered"),
+            date="finished_at",
+            group_by=("source",),
+            measures=(
+                *_sums("received", "accepted", "duplicates", "dead_lettered"),
+                Measure("runs", "count"),
+                Measure("last_run_finished_at", "max", "finished_at"),
+            ),
         ),
         Panel(
             "dead_letter_reasons",
             "Dead letters by reason",
             """
-            select reason_code, count(*) as dead_letters, count(*) filter (where replayed_at is null) as not_replayed,
+            select reason_code, cast(received_at at time zone 'UTC' as date) as received_on,
+                count(*) as dead_letters, sum(case when replayed_at is null then 1 else 0 end) as not_replayed,
                 max(received_at) as last_received_at
-            from marts.dead_letter_events group by reason_code order by dead_letters desc, reason_code
+            from marts.dead_letter_events group by reason_code, received_on
+            order by sum(count(*)) over (partition by reason_code) desc, reason_code, received_on
             """,
             "bar",
             (
@@ -411,6 +481,10 @@ INGESTION = Dashboard(
             ),
             x="reason_code",
             y=("dead_letters", "not_replayed"),
+            note="Reasons by their number of dead letters over all days.",
+            date="received_on",
+            group_by=("reason_code",),
+            measures=(*_sums("dead_letters", "not_replayed"), Measure("last_received_at", "max", "last_received_at")),
         ),
     ),
 )
