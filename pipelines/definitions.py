@@ -18,7 +18,7 @@ from dagster import (
 from dagster_dbt import DbtCliResource
 
 from api.settings import Settings, load_settings
-from pipelines.assets.analytics import analytics_models
+from pipelines.assets.analytics import analytics_models, dbt_docs_site
 from pipelines.assets.dashboards import dashboards_site
 from pipelines.assets.dead_letters import dead_letter_replay_job
 from pipelines.assets.extracts import oltp_extracts, provider_balance_transactions
@@ -32,7 +32,7 @@ from pipelines.sensors import landing_files_sensor
 ingestion_job = define_asset_job("ingestion_job", selection=AssetSelection.groups("ingestion"))
 analytics_job = define_asset_job(
     "analytics_job",
-    selection=AssetSelection.groups("extracts", "reverse_etl", "dashboards") | AssetSelection.assets(analytics_models),
+    selection=AssetSelection.groups("extracts", "analytics", "reverse_etl", "dashboards"),
 )
 
 
@@ -79,6 +79,7 @@ def definitions_with(resources: Mapping[str, Any]) -> Definitions:
             oltp_extracts,
             provider_balance_transactions,
             analytics_models,
+            dbt_docs_site,
             playback_caps,
             dashboards_site,
         ],

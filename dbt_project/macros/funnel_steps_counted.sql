@@ -18,7 +18,7 @@ steps as (
     select
         entry_date as event_date,
         {% for column in others %}{{ column }}, {% endfor %}
-        {{ k }} as step_index,
+        cast({{ k }} as bigint) as step_index,
         '{{ steps[k - 1] }}' as step_name,
         users_{{ k }} as users,
         {% if k == 1 %}cast(1.0 as double precision){% else %}{{ ratio('users_' ~ k, 'users_' ~ (k - 1)) }}{% endif %} as conversion_from_previous,

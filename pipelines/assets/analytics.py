@@ -1,23 +1,66 @@
-"""The dbt models as Dagster assets (their tests become asset checks)."""
+"""The dbt models as Dagster assets (their tests become asset checks), and the dbt docs site built from them.
 
+The models' Dagster group (`analytics`), descriptions and owners come from the dbt project itself (dbt_project.yml,
+models/groups.yml, each model's yml `config.meta.dagster.owners`): dagster-dbt's default translator reads them.
+"""
+
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from pipelines.project import DBT_PROJECT_DIR, dbt_profiles_dir, dbt_project, dbt_target, prepare_manifest
+from pipelines.project import (
+    DBT_PROJECT_DIR,
+    dbt_profiles_dir,
+    dbt_project,
+    dbt_target,
+    prepare_manifest,
+    write_docs_site,
+)
 from pipelines.resources import PatronageConfig
 
 # No `from __future__ import annotations` here: Dagster inspects the context parameter's real type.
+
+DOCS_PAGE = "dbt-docs.html"  # beside the dashboards' index.html, which links it
+
+
+BUILDS = DBT_PROJECT_DIR / "target"
+
+
+def _build_prefix(run_id: str) -> str:
+    """How the target folders of run `run_id`'s dbt builds start (one folder per build: a retry makes another)."""
+    return f"analytics_models-{run_id[:8]}-"
 
 
 @dbt_assets(manifest=prepare_manifest(), project=dbt_project)
 def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, patronage: PatronageConfig) -> Iterator[Any]:
     """`dbt build`: staging, intermediate and marts models on the pipeline's warehouse, with their tests."""
     context.log.info(f"dbt target: {patronage.dbt_target}")
-    run_folder = DBT_PROJECT_DIR / "target" / f"analytics_models-{context.run.run_id[:8]}-{uuid.uuid4().hex[:7]}"
+    run_folder = BUILDS / f"{_build_prefix(context.run.run_id)}{uuid.uuid4().hex[:7]}"
     with dbt_profiles_dir(patronage.warehouse_at) as profiles, dbt_target(patronage.warehouse_at, run_folder) as target:
         command = ["build", "--profiles-dir", str(profiles), "--target", patronage.dbt_target]
         yield from dbt.cli(command, context=context, target_path=target).stream()
+
+
+@asset(
+    group_name="analytics",
+    compute_kind="dbt",
+    owners=["team:data"],
+    deps=[analytics_models],  # after every dbt model: the catalog is the warehouse the build left
+)
+def dbt_docs_site(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
+    """`$PATRONAGE_DATA_DIR/dashboards/dbt-docs.html`: dbt's docs (every model, column and test, the lineage from
+    the events to the exposures, the warehouse's catalog) as one self-contained page that opens offline."""
+    built = sorted(BUILDS.glob(f"{_build_prefix(context.run.run_id)}*/manifest.json"), key=lambda p: p.stat().st_mtime)
+    manifest = built[-1] if built else None  # this run's last build's; none when the run built no model
+    started = time.monotonic()
+    page = write_docs_site(patronage.warehouse_at, Path(patronage.dashboards_dir) / DOCS_PAGE, manifest=manifest)
+    seconds = round(time.monotonic() - started, 1)
+    context.log.info(f"dbt docs written to {page} in {seconds} s ({'the build' if manifest else 'a new'} manifest)")
+    return MaterializeResult(
+        metadata={"page": MetadataValue.path(str(page)), "bytes": page.stat().st_size, "seconds": seconds}
+    )

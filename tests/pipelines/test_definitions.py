@@ -1,9 +1,10 @@
-"""The Dagster code location: it loads, every job resolves, and a materialization ingests, checks and queues
-the ops alert that the worker delivers."""
+"""The Dagster code location: it loads, every job resolves, the dbt models show as the `analytics` group with their
+dbt descriptions and owners, and a materialization ingests, checks and queues the ops alert that the worker delivers."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,9 @@ from api.db.engine import Database
 from api.notifications.channels import transports
 from api.notifications.jobs import deliver_due
 from api.settings import load_settings
+from pipelines.assets.analytics import analytics_models, dbt_docs_site
 from pipelines.definitions import defs, resources_for
+from pipelines.project import prepare_manifest
 from pipelines.sensors import landing_files_sensor
 from tests.conftest import JWT_SECRET
 from tests.pipelines.conftest import NotificationQueue
@@ -62,6 +65,34 @@ def test_every_job_resolves_and_the_definitions_load(environment: Path) -> None:
     assert {job.name for job in loaded.resolve_all_job_defs()} >= {"ingestion_job", "dead_letter_replay_job"}
     assert loaded.resolve_sensor_def("landing_files_sensor")
     assert loaded.resolve_schedule_def("hourly_ingestion")
+
+
+def test_the_dbt_models_are_the_analytics_group_described_and_owned_as_dbt_says(environment: Path) -> None:
+    manifest = json.loads(prepare_manifest().read_text())
+    nodes = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] in ("model", "seed")}
+    specs = {spec.metadata["dagster_dbt/unique_id"]: spec for spec in analytics_models.specs}
+    assert set(specs) == set(nodes)
+    for unique_id, spec in specs.items():
+        node = nodes[unique_id]
+        assert spec.group_name == "analytics", unique_id
+        assert node["description"].strip(), f"{unique_id} has no description"
+        assert spec.description is not None
+        assert spec.description.startswith(node["description"]), unique_id
+        assert list(spec.owners) == node["config"]["meta"]["dagster"]["owners"], unique_id
+    owners = {spec.metadata["dagster_dbt/unique_id"].split(".")[-1]: list(spec.owners) for spec in specs.values()}
+    assert owners["reconciliation_daily"] == owners["stg_journal_lines"] == ["team:finance"]
+    assert owners["kpi_daily"] == owners["bitrate_guardrail_state"] == ["team:data"]
+
+    # Every dbt test on a model or seed stays an asset check of it.
+    checks = {check.metadata["dagster_dbt/unique_id"] for check in analytics_models.check_specs}
+    tests = {uid for uid, node in manifest["nodes"].items() if node.get("attached_node") in nodes}
+    assert tests
+    assert tests <= checks
+
+    (docs,) = dbt_docs_site.specs
+    assert (docs.group_name, list(docs.owners)) == ("analytics", ["team:data"])
+    assert docs.description
+    assert {spec.group_name for spec in defs().resolve_all_asset_specs()}.isdisjoint({"default"})
 
 
 def test_materializing_ingests_checks_and_queues_the_ops_alert(

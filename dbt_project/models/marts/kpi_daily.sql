@@ -21,7 +21,7 @@ per_day as (
         events.event_date,
         count(distinct case when events.event_name = 'project_view' then events.actor_id end) as viewers,
         count(distinct case when events.event_name = 'payment_succeeded' then events.actor_id end) as supporters,
-        sum(case when events.event_name = 'payment_succeeded' then 1 else 0 end) as supports,
+        count(case when events.event_name = 'payment_succeeded' then 1 end) as supports,  -- count: bigint on both engines
         count(distinct case
             when events.event_name = 'payment_succeeded' and first_support.first_support_date < events.event_date
             then events.actor_id

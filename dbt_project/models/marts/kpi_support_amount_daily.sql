@@ -10,7 +10,7 @@ final as (
         event_date as kpi_date,
         currency,
         count(*) as supports,
-        sum(amount_minor) as gross_amount_minor,
+        cast(sum(amount_minor) as bigint) as gross_amount_minor,  -- sum(bigint) is HUGEINT on DuckDB, numeric on PostgreSQL
         avg(cast(amount_minor as double precision)) as average_support_amount_minor
     from supports
     group by event_date, currency
