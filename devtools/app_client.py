@@ -21,6 +21,8 @@ import stripe
 
 from api.timestamps import rfc3339
 
+BITRATE_KBPS = {"1080p": 5_000, "720p": 3_000, "540p": 1_800, "360p": 800}  # a typical HLS ladder
+
 
 @dataclass
 class AppClient:
@@ -31,6 +33,10 @@ class AppClient:
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     pending_events: list[dict[str, Any]] = field(default_factory=list)
     days_ago: int = 0  # events of a session replayed from an earlier day (an offline queue flushed now)
+
+    def new_session(self, days_ago: int = 0) -> None:
+        """The app opened again, `days_ago` days ago (0: now): later events belong to that session."""
+        self.session_id, self.days_ago = uuid.uuid4().hex[:16], days_ago
 
     @property
     def auth(self) -> dict[str, str]:
@@ -74,8 +80,31 @@ class AppClient:
             self.track("feed_impression", {"position": position}, item["project_id"])
         return items
 
-    def view(self, project: dict[str, Any]) -> None:
-        self.track("project_view", {"source": "feed"}, project["project_id"])
+    def view(self, project: dict[str, Any], source: str = "feed") -> None:
+        self.track("project_view", {"source": source}, project["project_id"])
+
+    def project(self, project_id: str) -> dict[str, Any]:
+        """The project as the app opens it (from a share link, say), with its `playback` policy."""
+        response = self.http.get(f"/v1/projects/{project_id}", headers=self.auth)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def watch(self, project: dict[str, Any], video_id: str, seconds: int) -> None:
+        """Play the project's video at the best rendition its playback policy allows (the guardrail's cap)."""
+        rendition = project["playback"]["max_rendition"]
+        kbps = BITRATE_KBPS[rendition]
+        self.track(
+            "video_play",
+            {
+                "video_id": video_id,
+                "rendition": rendition,
+                "watch_ms": seconds * 1000,
+                "bitrate_kbps": kbps,
+                "bytes_delivered": kbps * 125 * seconds,  # kilobits per second to bytes
+            },
+            project["project_id"],
+        )
 
     def back(
         self, project: dict[str, Any], payments: stripe.StripeClient, card: str = "pm_card_visa"

@@ -155,6 +155,28 @@ def _provider_balance(
         time.sleep(1)
 
 
+def _announce_staged_alert(broken: int, landed: int, settings: Settings) -> None:
+    """The demo's deliberate dead letters stay under the alert rate, but the alert's other rule (a reason that
+    no run of the previous 7 days had) fires on a fresh data dir: say so before the run reports it."""
+    if not broken:
+        return
+    print(
+        f"    staged: a buggy build sent {broken} broken events of {landed} ({broken / landed:.2%}, under the "
+        f"{settings.dead_letter_alert_rate:.0%} dead-letter alert rate); when no run of the last 7 days saw their "
+        "reasons (a fresh data dir), the pipeline's dead_letter_rate check fails on purpose and alerts ops "
+        f"({settings.paths.data_dir / 'outbox' / 'ops.jsonl'})"
+    )
+
+
+def _playback(base: str, ops: AppClient) -> list[tuple[str, str, str]]:
+    """(project_id, title, max_rendition) of every project in the feed, as the app reads them."""
+    with httpx.Client(base_url=base, timeout=30) as http:
+        response = http.get("/v1/feed", params={"limit": 50}, headers=ops.auth)
+        response.raise_for_status()
+        items = response.json()["items"]
+    return [(item["project_id"], item["title"], item["playback"]["max_rendition"]) for item in items]
+
+
 def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, users: int = 24, days: int = 7) -> int:
     from devtools.local_stripe import serve_in_thread
     from pipelines.cli import run_pipeline
@@ -183,6 +205,9 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
                 f"{dict(summary.supports)}; product events landed: {summary.events_landed}; reports: "
                 f"{summary.reports} (reviews opened: {summary.reviews_triggered}); uploads: {len(summary.uploads)}"
             )
+            for crowd in summary.crowds:
+                print(f"    for the bitrate guardrail, a shared link: {crowd}")
+            _announce_staged_alert(summary.broken_events, summary.events_landed, settings)
             ops = Traffic(http, settings, payments).user(Role.ops)
             for dispute_id in summary.disputes:
                 http.post(f"/v1/disputes/{dispute_id}/acknowledge", headers=ops.auth).raise_for_status()
@@ -226,6 +251,10 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
             f"\n    dev sinks: {settings.paths.data_dir / 'outbox'}/*.jsonl; in-app: GET /v1/me/notifications",
         )
         print(
+            "  playback in the feed (the guardrail's current caps, written back by the pipeline):",
+            ", ".join(f"{title} {project[:8]}: {rendition}" for project, title, rendition in _playback(base, ops)),
+        )
+        print(
             "  payouts scheduled (the worker releases them on their execution date):",
             ", ".join(f"{p['amount_minor']} {p['currency']} on {p['execution_date']} ({p['status']})" for p in payouts)
             or "none",
@@ -241,8 +270,12 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
         if site.exists():
             print(f"  dashboards: file://{site}   (static, offline; rebuilt by every pipeline run)")
         print(f"  dead letters: uv run patronage dead-letter list   (files under {settings.paths.dead_letter_dir})")
-        dagster_home = settings.paths.data_dir / "dagster"
-        print(f"  Dagster UI: DAGSTER_HOME={dagster_home} uv run dagster dev -m pipelines.definitions")
+        print(
+            "  Dagster UI: uv run patronage ui   (the UI, schedules and sensor on this data dir; http://127.0.0.1:3000)"
+        )
+        docs = settings.paths.data_dir / "dashboards" / "dbt-docs.html"
+        if docs.exists():
+            print(f"  data dictionary: file://{docs}   (dbt docs: every mart and column, lineage)")
         print("  tokens:     uv run patronage token --role creator|supporter|ops")
         if keep_serving:
             print("\nServing until Ctrl-C.", flush=True)

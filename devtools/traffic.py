@@ -4,10 +4,12 @@ Creators publish projects (one uploads its video with tus and posts a campaign u
 register where notifications reach them, browse the feed, view projects, tap the CTA and pay on
 Stripe with test cards (one declined), some cancel within the window (refund), one payment is
 disputed, some report a project, and everyone's product events arrive in batches — a few of them
-broken. Sessions are spread over the last `days` days (their events replayed from the app's
-offline queue). The dispute is opened by the local provider, which records its balance transaction
-and sends the webhook as Stripe does; what Stripe would send but the emulator cannot (refunds) is
-signed with the webhook secret, exactly as Stripe signs it.
+broken. Browsing sessions are spread over the last `days` days (their events replayed from the app's
+offline queue); a supporter who pays comes back today, since the API dates a payment when its webhook
+arrives. Two projects go viral through a shared link, one recently and one earlier, so that the bitrate
+guardrail caps both and lifts the earlier cap once its supporters arrive. The dispute is opened by the
+local provider, which records its balance transaction and sends the webhook as Stripe does; what Stripe
+would send but the emulator cannot (refunds) is signed with the webhook secret, exactly as Stripe signs it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +32,19 @@ from api.settings import Settings
 from devtools.app_client import AppClient
 
 WEBHOOK = "/v1/payments/webhooks/stripe"
+BROKEN_EVENTS: list[Any] = [{"event_name": "project_view"}, "not an event"]  # a buggy build's: no ids, no object
+WATCH_SECONDS = 45
+CROWD_CONNECTIONS = 4
+
+
+def guardrail_min_viewers() -> int:
+    """The bitrate guardrail's minimum audience (analytics.md, rule v1), as the dbt project sets it."""
+    import yaml  # type: ignore[import-untyped]  # dbt's own dependency
+
+    from pipelines.project import DBT_PROJECT_DIR
+
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return int(project["vars"]["guardrail_min_viewers"])
 
 
 @dataclass
@@ -42,6 +58,8 @@ class TrafficSummary:
     disputes: list[str] = field(default_factory=list)
     uploads: list[str] = field(default_factory=list)
     projects: list[str] = field(default_factory=list)
+    broken_events: int = 0  # a buggy build's events among `events_landed`: the pipeline dead-letters them
+    crowds: list[str] = field(default_factory=list)  # what the guardrail has to react to, one line each
 
 
 @dataclass
@@ -146,17 +164,25 @@ class Traffic:
         supporters = max(users - len(creators), 1)
         self.summary.supporters = supporters
         disputed = False
+        paid: Counter[str] = Counter()  # projects by supporters whose payment succeeded (a payment_succeeded each)
         for n in range(supporters):
             pays = n % 3 != 2
-            # Payments happen now, so paying sessions are today's; browsing history spreads over `days`.
-            app = self.user(Role.supporter, days_ago=0 if pays else n % days)
+            # Everyone browses on one of the last `days` days (the app's offline queue replays that session's
+            # events); payments happen now (the API stamps a capture when its webhook arrives), so a supporter
+            # who pays comes back today: browse on day D, back today, which the funnel counts as D's conversion.
+            app = self.user(Role.supporter, days_ago=n % days)
             app.register_contact(f"supporter{n}@example.org")
             items = app.browse()
             project = items[n % len(items)]
             app.view(project)
             if pays:
+                app.new_session(days_ago=0)
+                app.track("app_open", {"launch": "cold"})
+                app.view(project, source="notification" if n % 2 else "search")
                 card = "pm_card_chargeCustomerFail" if n % 7 == 4 else "pm_card_visa"
                 support = app.back(project, self.payments, card)
+                if support["status"] != "failed":
+                    paid[project["project_id"]] += 1
                 if support["status"] == "succeeded" and n % 5 == 1:
                     app.cancel(support["support_id"])
                     self.refund(support)
@@ -170,8 +196,10 @@ class Traffic:
                 report = app.report(project["project_id"], "fraud" if n % 8 == 0 else "spam")
                 self.summary.reports += 1
                 self.summary.reviews_triggered += bool(report["review_triggered"])
-            broken = [{"event_name": "project_view"}, "not an event"] if n == 0 else None
+            broken = BROKEN_EVENTS if n == 0 else None
+            self.summary.broken_events += len(broken or [])
             self.summary.events_landed += app.flush_events(broken)
+        self.guardrail_crowds(days, paid)
 
         update = self.http.post(
             f"/v1/projects/{projects[0]}/updates",
@@ -180,3 +208,41 @@ class Traffic:
         )
         update.raise_for_status()
         return self.summary
+
+    def crowd(self, project_id: str, days_ago: int, size: int) -> None:
+        """`size` people open a shared link to the project on one day, `days_ago` days ago: each signed-in
+        app views it (and plays its video, if it has one, at the rendition its playback policy allows) and
+        sends its own batch. Nobody backs it that day."""
+        project = self.user(Role.supporter).project(project_id)  # the same page for all: read once
+        video = self.summary.uploads[0] if project_id == self.summary.projects[0] and self.summary.uploads else None
+
+        def visit(_: int) -> int:
+            app = self.user(Role.supporter, days_ago=days_ago)
+            app.track("app_open", {"launch": "cold"})
+            app.view(project, source="share_link")
+            if video:
+                app.watch(project, video, WATCH_SECONDS)
+            return app.flush_events()
+
+        with ThreadPoolExecutor(max_workers=CROWD_CONNECTIONS) as phones:  # many phones at once, as a crowd is
+            self.summary.events_landed += sum(phones.map(visit, range(size)))
+
+    def guardrail_crowds(self, days: int, paid: Counter[str]) -> None:
+        """Two projects go viral through share links without converting, so the bitrate guardrail (rule v1)
+        has something to decide: one `capped` recently, whose video stays capped (its recovery window is still
+        open today), and one `recovered` 3 to 6 days ago, which today's supporters bring over the conversion
+        that lifts its cap (its crowd is still in the 7-day window). Needs `days` of history: 2 and 4."""
+        size = guardrail_min_viewers() + 10  # distinct viewers, a little over the rule's minimum
+        capped = self.summary.projects[0]  # the project with the trailer: the feed shows its cap
+        recovering = [(count, p) for p, count in paid.items() if p != capped and count >= 2]
+        if days >= 2:
+            when = min(days - 1, 2)
+            self.crowd(capped, when, size)
+            self.summary.crowds.append(f"{size} viewers, no supporter, {when} days ago: project {capped}")
+        if days >= 4 and recovering:
+            recovered, when = max(recovering)[1], min(days - 1, 5)
+            self.crowd(recovered, when, size)
+            self.summary.crowds.append(
+                f"{size} viewers, no supporter, {when} days ago; {paid[recovered]} supporters today: "
+                f"project {recovered}"
+            )

@@ -8,11 +8,15 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from dagster import DagsterEvent, Definitions
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
@@ -49,11 +53,8 @@ def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     checks = {True: 0, False: 0}
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            passed = bool(event.asset_check_evaluation_data.passed)
-            checks[passed] += 1
-            if passed:
-                continue  # only failing checks are worth a line each
-        if event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE", "ASSET_CHECK_EVALUATION"):
+            checks[bool(event.asset_check_evaluation_data.passed)] += 1
+        if event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
             print(f"    {event.event_type_value.lower():<24} {event.step_key or ''} {event.message or ''}"[:160])
         if event.event_type_value == "STEP_FAILURE" and (error := event.step_failure_data.error) is not None:
             while error.cause is not None:  # Dagster's wrapper says which op failed; the cause says why
@@ -61,12 +62,44 @@ def run_pipeline(args: argparse.Namespace, settings: Settings) -> int:
             for reason in error.message.strip().splitlines()[:5]:  # the traceback is in the log
                 print(f"        {reason}"[:200])
     print(f"    asset checks: {checks[True]} passed, {checks[False]} failed")
+    for line in failed_check_lines(result.all_events, defs):
+        print(f"      {line}")
     print_ingestion_summary(settings, result.run_id)
     if not result.success:
         print("==> pipeline run FAILED", flush=True)
         return 1
     print("==> pipeline run succeeded", flush=True)
     return 0
+
+
+def failed_check_lines(events: Iterable[DagsterEvent], defs: Definitions) -> list[str]:
+    """One line per failed asset check: its asset, its name, its severity and why it failed (what the check
+    said, or for a dbt test how many rows failed), then what the check checks."""
+    from dagster import AssetsDefinition
+
+    checks_what = {
+        (spec.asset_key, spec.name): spec.description
+        for assets in defs.assets or []
+        if isinstance(assets, AssetsDefinition)
+        for spec in assets.check_specs
+    }
+    lines = []
+    for event in events:
+        if event.event_type_value != "ASSET_CHECK_EVALUATION" or event.asset_check_evaluation_data.passed:
+            continue
+        check = event.asset_check_evaluation_data
+        metadata = {name: getattr(value, "value", value) for name, value in check.metadata.items()}
+        said = check.description
+        if said is None and "dagster_dbt/failed_row_count" in metadata:
+            said = f"{metadata['dagster_dbt/failed_row_count']} failing rows"
+        reasons = [said or f"no reason given (metadata: {metadata})"]
+        if what := checks_what.get((check.asset_key, check.check_name)):
+            reasons.append(f"checks: {what}")
+        lines.append(
+            f"failed check {check.asset_key.to_user_string()} {check.check_name} "
+            f"({check.severity.value.lower()}): {'; '.join(reasons)}"
+        )
+    return lines
 
 
 @contextlib.contextmanager

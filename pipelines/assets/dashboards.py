@@ -26,6 +26,7 @@ DBT_MARTS = sorted(marts_read() - WRITTEN_BY_INGESTION)
         landing_table_events,
         landing_file_events,
     ],
+    owners=["team:data", "team:finance"],  # product analytics' and finance's panels
 )
 def dashboards_site(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """`$PATRONAGE_DATA_DIR/dashboards/index.html`: every panel of dashboards/definitions.py, offline."""

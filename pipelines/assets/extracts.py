@@ -16,12 +16,19 @@ from stores import warehouse
 
 # No `from __future__ import annotations` here: Dagster inspects the context parameter's real type.
 
+OWNERS = ["team:finance", "team:data"]  # finance reads what reconciliation is built from; data keeps it running
+
 
 @multi_asset(
     name="oltp_extracts",
     compute_kind="postgres",
     specs=[
-        AssetSpec(["raw", name], group_name="extracts", description=f"raw.{name}: a full copy of the OLTP {name}.")
+        AssetSpec(
+            ["raw", name],
+            group_name="extracts",
+            description=f"raw.{name}: a full copy of the OLTP {name}.",
+            owners=OWNERS,
+        )
         for name in OLTP_EXTRACTS
     ],
 )
@@ -36,7 +43,13 @@ def oltp_extracts(context: AssetExecutionContext, patronage: PatronageConfig) ->
         yield MaterializeResult(asset_key=["raw", name], metadata={"rows": count})
 
 
-@asset(group_name="extracts", compute_kind="stripe", key_prefix=["raw"], name="provider_balance_transactions")
+@asset(
+    group_name="extracts",
+    compute_kind="stripe",
+    key_prefix=["raw"],
+    name="provider_balance_transactions",
+    owners=OWNERS,
+)
 def provider_balance_transactions(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """raw.provider_balance_transactions: itemized balance-change report CSVs in
     PATRONAGE_PROVIDER_REPORTS_DIR when there are any, else the Stripe API (STRIPE_API_BASE honoured)."""

@@ -15,6 +15,7 @@ from stores import warehouse
     group_name="reverse_etl",
     compute_kind="postgres",
     deps=[get_asset_key_for_model([analytics_models], "bitrate_guardrail_state")],
+    owners=["team:data", "team:backend"],  # written by the pipeline, served by the API's feed
 )
 def playback_caps(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """OLTP playback_caps: each evaluated project's current max rendition (projects the API knows)."""

@@ -97,10 +97,70 @@ def run_demo(env: dict[str, str]) -> str:
     return result.stdout
 
 
+def assert_checks_as_announced(shown: str, fresh: bool) -> None:
+    """On a fresh data dir the demo stages the dead-letter alert (its broken events' reasons are new) and says so;
+    its rate stays under the threshold, so a re-run's checks all pass. A failed check is named with its reason."""
+    failed = re.findall(r"^ {6}failed check (.*)$", shown, flags=re.MULTILINE)
+    counts = re.search(r"asset checks: (\d+) passed, (\d+) failed", shown)
+    assert counts is not None
+    assert int(counts.group(1)) > 0
+    assert int(counts.group(2)) == len(failed)
+    if not fresh:
+        assert failed == []
+        return
+    assert "staged: a buggy build sent 2 broken events" in shown
+    (line,) = failed
+    assert line.startswith("landing_table_events dead_letter_rate (warn): event_landing: 2 of ")
+    assert "new reasons: not_an_object, schema_violation" in line
+    rate = re.search(r"\((\d+\.\d+)%, threshold (\d+\.\d+)%\)", line)
+    assert rate is not None
+    assert float(rate.group(1)) < float(rate.group(2))
+
+
+def assert_history_spread(warehouse: Path, shown: str) -> None:
+    """The demo's traffic spans its 7 days: viewers and whole funnels on most days, not one spike (payments are
+    today's: the API stamps a capture when its webhook arrives); a project capped by the guardrail and one whose
+    cap was lifted, and the feed plays the capped one's video at its cap."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        viewers = connection.execute("select kpi_date, viewers, supports from marts.kpi_daily").fetchall()
+        funnel = dict(
+            connection.execute(
+                "select event_date, min(users) from marts.funnel_daily where step_index in (1, 4) group by 1"
+            ).fetchall()
+        )
+        converted = connection.execute(
+            "select count(distinct event_date) from marts.funnel_daily where step_index = 5 and users > 0"
+        ).fetchone()
+        actions = connection.execute(
+            "select project_id, action from marts.bitrate_guardrail_actions order by project_id, decided_on"
+        ).fetchall()
+        capped = connection.execute(
+            "select project_id, max_rendition from marts.bitrate_guardrail_state where level <> 'uncapped'"
+        ).fetchall()
+    assert len(viewers) >= 7
+    assert sum(1 for _, seen, _ in viewers if seen > 0) >= 6, viewers
+    assert sum(supports for _, _, supports in viewers) > 0
+    assert sum(1 for users in funnel.values() if users > 0) >= 6, funnel  # entries that reached checkout
+    assert converted is not None
+    assert converted[0] >= 4
+    by_project: dict[str, list[str]] = {}
+    for project_id, action in actions:
+        by_project.setdefault(project_id, []).append(action)
+    assert any(done[0].startswith("cap_") and done[-1] == "lift_cap" for done in by_project.values()), actions
+    assert capped, "no project is capped"
+    feed = re.search(r"^  playback in the feed [^:]*: (.*)$", shown, flags=re.MULTILINE)
+    assert feed is not None
+    assert any(f"{project_id[:8]}: {rendition}" in feed.group(1) for project_id, rendition in capped), feed.group(1)
+
+
 @pytest.mark.slow
 def test_demo_runs_on_embedded_defaults_twice(tmp_path: Path) -> None:
-    for _ in range(2):
+    for run in range(2):
         shown = run_demo({"PATRONAGE_DATA_DIR": str(tmp_path / "data")})
+        assert_checks_as_announced(shown, fresh=run == 0)
+        assert_history_spread(tmp_path / "data" / "warehouse.duckdb", shown)
         recon = re.findall(
             r"^ {4}\d{4}-\d\d-\d\d +[A-Z]{3} +(charge|refund|dispute) +(?:-?\d+ +){4}(\w+)$",
             shown,

@@ -1,13 +1,22 @@
-"""The dead-letter alert: rate over the threshold, or a reason no run of the previous 7 days had."""
+"""The dead-letter alert: rate over the threshold, or a reason no run of the previous 7 days had; and how a run
+reports a failed check."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from dagster import DagsterInstance, Definitions, materialize
+
+from pipelines.assets.ingestion import landing_file_events, landing_table_events
 from pipelines.checks import dead_letter_alert
+from pipelines.cli import failed_check_lines
 from pipelines.ingestion import Audit
+from pipelines.resources import OpsAlerts, PatronageConfig
 from stores import warehouse
 from stores.warehouse import Warehouse, WarehouseAt
+from tests.pipelines.conftest import LocalRunStores, NotificationQueue
+from tests.pipelines.events import client_event, line
 
 START = datetime(2026, 11, 28, 9, tzinfo=UTC)
 
@@ -47,3 +56,34 @@ def test_a_reason_last_seen_over_7_days_ago_is_new_again(warehouse_at: Warehouse
         assert alert is not None
         assert alert["new_reasons"] == ["stale_event"]
         assert dead_letter_alert(connection, recent, threshold=0.01) is not None  # nothing before it
+
+
+def test_the_run_summary_names_each_failed_check_with_its_reason(
+    where: LocalRunStores, tmp_path: Path, notification_queue: NotificationQueue
+) -> None:
+    """`patronage pipeline run` prints one line per failed check: asset, check, severity, why, what it checks."""
+    (where.landing_dir / "day.ndjson").write_bytes(line(client_event()) + b"\n" + line(client_event()) + b"\n{no\n")
+    patronage = PatronageConfig(
+        warehouse=str(where.warehouse),
+        landing_dir=str(where.landing_dir),
+        dead_letter_dir=str(where.dead_letter_dir),
+        oltp_database=where.oltp_dsn,
+        dashboards_dir=str(tmp_path / "dashboards"),
+        provider_reports_dir=str(tmp_path / "provider_reports"),
+        dead_letter_alert_rate=0.25,
+        ingest_workers=1,
+    )
+    assets = [landing_table_events, landing_file_events]
+    result = materialize(
+        assets,
+        resources={"patronage": patronage, "ops_alerts": OpsAlerts(dev_sink=str(tmp_path / "ops.jsonl"))},
+        instance=DagsterInstance.ephemeral(),
+    )
+
+    (shown,) = failed_check_lines(result.all_events, Definitions(assets=assets))
+    assert shown.startswith("failed check landing_file_events dead_letter_rate (warn): landing_files: ")
+    assert "1 of 3 events dead-lettered (33.33%, threshold 25.00%); top reason malformed_json" in shown
+    assert shown.endswith("; checks: dead-letter rate under PATRONAGE_DEAD_LETTER_ALERT_RATE and no new reason")
+    assert "\n" not in shown
+    (alert,) = notification_queue.queued()  # the reason printed is the alert ops were sent
+    assert alert["payload"]["summary"] in shown
