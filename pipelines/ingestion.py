@@ -34,7 +34,7 @@ from pathlib import Path
 from dead_letter import store
 from dead_letter.store import DeadLetter, DeadLetterFiles, insert_rows
 from pipelines.verdicts import LANDING_COLUMNS, Chunk, ChunkVerdicts, judge_chunk
-from stores.files import PathOrUrl
+from stores.files import PathOrUrl, process_alive
 from stores.warehouse import EVENT_COLUMNS, Warehouse
 
 CHUNK_LINES = 16_384
@@ -243,18 +243,8 @@ def _remove_abandoned_spools() -> None:
     """Spool directories of runs whose process is gone (killed: nothing else leaves one behind)."""
     for spool in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*-*"):
         pid = spool.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(spool, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def ingest(

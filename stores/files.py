@@ -106,3 +106,14 @@ def _modified(info: dict[str, Any]) -> datetime:
     if isinstance(info.get("LastModified"), datetime):  # S3
         return info["LastModified"].astimezone(UTC)  # type: ignore[no-any-return]
     return datetime.fromtimestamp(float(info["mtime"]), tz=UTC)  # local
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process runs with this id: a file or directory named for a dead one is a leftover to remove."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

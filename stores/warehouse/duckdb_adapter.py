@@ -41,9 +41,6 @@ class DuckDBWarehouse(Warehouse):
 
     bulk_format = "json"  # DuckDB's JSON reader beats its CSV reader on these rows (bench/README.md)
 
-    def load_bulk(self, table: str, columns: dict[str, str], paths: Sequence[Path]) -> None:
-        self.load_json_lines(table, columns, paths)
-
     def load_json_lines(
         self, table: str, columns: dict[str, str], paths: Sequence[Path], *, on_conflict_do_nothing: bool = False
     ) -> None:

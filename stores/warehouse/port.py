@@ -239,12 +239,13 @@ class Warehouse(ABC):
     @abstractmethod
     def run(self, sql: str, params: Sequence[Any] = ()) -> None: ...
 
-    bulk_format: Literal["json", "csv"]  # the spool format `load_bulk` reads: the engine's fastest (bench/README.md)
+    bulk_format: Literal["json", "csv"] = "json"  # the spool format `load_bulk` reads: the engine's fastest
 
-    @abstractmethod
     def load_bulk(self, table: str, columns: dict[str, str], paths: Sequence[Path]) -> None:
         """Append spool files in `bulk_format` to `table`: JSON lines with `columns` by name, or CSV rows of
-        `columns` in order (null unquoted and empty, text quoted): the ingestion's bulk path."""
+        `columns` in order (null unquoted and empty, text quoted): the ingestion's bulk path. JSON lines go
+        through `load_json_lines`; an engine that reads CSV faster says so and loads it itself."""
+        self.load_json_lines(table, columns, paths)
 
     @abstractmethod
     def load_json_lines(

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from stores.files import process_alive
 from stores.warehouse.port import Warehouse, schema
 
 if TYPE_CHECKING:
@@ -178,16 +179,6 @@ def _snapshot_id() -> str:
     return f"s-{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 @contextmanager
 def _locked(lake: Path) -> Iterator[None]:
     with (lake / "_catalog.lock").open("a") as lock:
@@ -256,9 +247,6 @@ class SparkWarehouse(Warehouse):
                 self._sql(sql, params).collect()
         else:
             raise NotSupportedOnSpark(f"the statement {text[:80]!r} (Parquet tables change only by insert or delete)")
-
-    def load_bulk(self, table: str, columns: dict[str, str], paths: Sequence[Path]) -> None:
-        self.load_json_lines(table, columns, paths)
 
     def load_json_lines(
         self, table: str, columns: dict[str, str], paths: Sequence[Path], *, on_conflict_do_nothing: bool = False
@@ -423,7 +411,7 @@ def _remove_unreferenced(lake: Path, table: str, keep: set[str]) -> None:
         pid = snapshot.name.split("-")[2] if snapshot.name.count("-") >= 3 else ""
         if not pid.isdigit():
             continue  # not one of ours
-        if int(pid) == os.getpid() or not _alive(int(pid)):  # this process's rolled back, or a killed run's
+        if int(pid) == os.getpid() or not process_alive(int(pid)):  # this process's rolled back, or a killed run's
             shutil.rmtree(snapshot, ignore_errors=True)
 
 

@@ -13,7 +13,7 @@ import psycopg2
 import psycopg2.extras
 import pytest
 
-from pipelines.resources import libpq_dsn
+from pipelines.resources import PatronageConfig, libpq_dsn
 from pipelines.runs import RunStores
 from stores.warehouse import WarehouseAt, open_warehouse
 from tests.conftest import _dsn, recreate_database
@@ -25,6 +25,18 @@ class LocalRunStores(RunStores):
 
     dead_letter_dir: Path
     landing_dir: Path
+
+    def config(self, scratch: Path, **changes: Any) -> PatronageConfig:
+        """The pipeline's resource over these stores, its outputs under `scratch`; `changes` set other fields."""
+        fields: dict[str, Any] = {
+            "warehouse": str(self.warehouse),
+            "landing_dir": str(self.landing_dir),
+            "dead_letter_dir": str(self.dead_letter_dir),
+            "oltp_database": self.oltp_dsn,
+            "dashboards_dir": str(scratch / "dashboards"),
+            "provider_reports_dir": str(scratch / "provider_reports"),
+        }
+        return PatronageConfig(**(fields | changes))
 
 
 @pytest.fixture(params=["duckdb", "postgres"])

@@ -12,7 +12,7 @@ from pipelines.assets.ingestion import landing_file_events, landing_table_events
 from pipelines.checks import dead_letter_alert
 from pipelines.cli import failed_check_lines
 from pipelines.ingestion import Audit
-from pipelines.resources import OpsAlerts, PatronageConfig
+from pipelines.resources import OpsAlerts
 from stores import warehouse
 from stores.warehouse import Warehouse, WarehouseAt
 from tests.pipelines.conftest import LocalRunStores, NotificationQueue
@@ -63,16 +63,7 @@ def test_the_run_summary_names_each_failed_check_with_its_reason(
 ) -> None:
     """`patronage pipeline run` prints one line per failed check: asset, check, severity, why, what it checks."""
     (where.landing_dir / "day.ndjson").write_bytes(line(client_event()) + b"\n" + line(client_event()) + b"\n{no\n")
-    patronage = PatronageConfig(
-        warehouse=str(where.warehouse),
-        landing_dir=str(where.landing_dir),
-        dead_letter_dir=str(where.dead_letter_dir),
-        oltp_database=where.oltp_dsn,
-        dashboards_dir=str(tmp_path / "dashboards"),
-        provider_reports_dir=str(tmp_path / "provider_reports"),
-        dead_letter_alert_rate=0.25,
-        ingest_workers=1,
-    )
+    patronage = where.config(tmp_path, dead_letter_alert_rate=0.25, ingest_workers=1)
     assets = [landing_table_events, landing_file_events]
     result = materialize(
         assets,

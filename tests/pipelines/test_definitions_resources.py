@@ -14,7 +14,7 @@ from api.settings import load_settings, settings_from
 from pipelines.assets.analytics import analytics_models
 from pipelines.assets.ingestion import landing_file_events, landing_table_events
 from pipelines.definitions import definitions_with, resources_for
-from pipelines.resources import OpsAlerts, PatronageConfig
+from pipelines.resources import OpsAlerts
 from tests.conftest import JWT_SECRET
 from tests.pipelines.conftest import LocalRunStores, NotificationQueue, query
 from tests.pipelines.events import client_event, line
@@ -125,16 +125,7 @@ def test_the_ingestion_runs_on_the_stores_it_is_given_whatever_the_environment_s
         monkeypatch.setenv(name, value)
     load_settings.cache_clear()  # anything that read the settings now would see the environment above
     (where.landing_dir / "day.ndjson").write_bytes(line(client_event()) + b"\n" + line(client_event()) + b"\n{no\n")
-    patronage = PatronageConfig(
-        warehouse=str(where.warehouse),
-        landing_dir=str(where.landing_dir),
-        dead_letter_dir=str(where.dead_letter_dir),
-        oltp_database=where.oltp_dsn,
-        dashboards_dir=str(tmp_path / "dashboards"),
-        provider_reports_dir=str(tmp_path / "provider_reports"),
-        dead_letter_alert_rate=0.25,
-        ingest_workers=2,
-    )
+    patronage = where.config(tmp_path, dead_letter_alert_rate=0.25, ingest_workers=2)
     try:
         result = materialize(
             [landing_table_events, landing_file_events],
