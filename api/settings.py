@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -134,6 +134,30 @@ def _check_url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | 
     if parts.scheme not in schemes or not (parts.netloc or parts.query):
         raise ConfigError(f"{name} must be a URL with scheme {' or '.join(schemes)} (got scheme {parts.scheme!r})")
     return value
+
+
+def _warehouse_url(value: str | None, data_dir: Path) -> str | None:
+    """PATRONAGE_WAREHOUSE_URL: a PostgreSQL database, or `spark://local[?lake=/abs/dir&cores=N]`, a lake of Parquet
+    tables under a local Spark session, its lake `data_dir`/lake unless named (as stores/warehouse/spark_adapter.py's
+    `located` does; api/ imports none of the data side)."""
+    if not value or urlsplit(value).scheme != "spark":
+        return _check_url("PATRONAGE_WAREHOUSE_URL", value, ("postgresql", "postgres", "spark"))
+    parts = urlsplit(value)
+    query = {name: values[-1] for name, values in parse_qs(parts.query, keep_blank_values=True).items()}
+    query.setdefault("lake", str(data_dir / "lake"))
+    unknown = sorted(set(query) - {"lake", "cores"})
+    cores = query.get("cores", "*")
+    if parts.netloc != "local" or parts.path not in ("", "/"):
+        problem = f"a Spark Thrift server or cluster ({parts.netloc!r}) is not supported yet: use spark://local"
+    elif unknown:
+        problem = f"unknown parameter {unknown[0]!r}"
+    elif not Path(query["lake"]).is_absolute():
+        problem = f"lake must be an absolute path (got {query['lake']!r})"
+    elif not (cores == "*" or (cores.isdigit() and int(cores) >= 1)):
+        problem = f"cores must be a whole number at least 1, or * (got {cores!r})"
+    else:
+        return f"spark://local?{urlencode(query, safe='/')}"
+    raise ConfigError(f"PATRONAGE_WAREHOUSE_URL: {problem} (spark://local?lake=/abs/dir&cores=N)")
 
 
 def _location(env: dict[str, str], name: str, default: Path) -> Path | str:
@@ -273,9 +297,7 @@ def settings_from(env: dict[str, str]) -> Settings:
             data_dir=data_dir,
             # Absolute: dbt opens it from dbt_project/, the pipeline from wherever it runs.
             warehouse=Path(env.get("PATRONAGE_WAREHOUSE") or data_dir / "warehouse.duckdb").expanduser().absolute(),
-            warehouse_url=_check_url(
-                "PATRONAGE_WAREHOUSE_URL", env.get("PATRONAGE_WAREHOUSE_URL"), ("postgresql", "postgres")
-            ),
+            warehouse_url=_warehouse_url(env.get("PATRONAGE_WAREHOUSE_URL"), data_dir),
             landing_dir=_location(env, "PATRONAGE_LANDING_DIR", data_dir / "landing"),
             dead_letter_dir=_location(env, "PATRONAGE_DEAD_LETTER_DIR", data_dir / "dead_letter"),
             upload_storage=_location(env, "PATRONAGE_UPLOAD_STORAGE", data_dir / "uploads"),

@@ -313,11 +313,7 @@ def ingest(
                     ],
                 )
                 if position is not None:
-                    warehouse.run(
-                        "insert into raw.watermarks values (?, ?) "
-                        "on conflict (source) do update set position = excluded.position",
-                        [source, position],
-                    )
+                    warehouse.upsert("raw.watermarks", ("source", "position"), ("source",), [(source, position)])
                 for digest, path, size in files or []:
                     warehouse.run("insert into raw.ingested_files values (?, ?, ?, ?)", [digest, path, size, run_id])
                 staged = dead.stage(dead_letter_dir, source)  # where readers do not look, until the commit

@@ -1,8 +1,8 @@
 """The warehouse port: every writer and reader of the warehouse goes through `Warehouse`, whatever the engine.
 
 SQL given to the port uses `?` placeholders and the dialect the engines share; what differs (bulk loading, the
-catalog, column options) is each adapter's. The ingestion's own tables are created by the adapters from SCHEMA, on
-every engine; what analysts read in `marts` is built by dbt.
+catalog, column options, replacing a row by its key: `upsert`) is each adapter's. The ingestion's own tables are
+created by the adapters from SCHEMA, on every engine; what analysts read in `marts` is built by dbt.
 """
 
 from __future__ import annotations
@@ -271,6 +271,15 @@ class Warehouse(ABC):
                 for row in rows:
                     handle.write(msgspec.json.encode(dict(zip(names, row, strict=True))) + b"\n")
             self.load_json_lines(table, columns, [path], on_conflict_do_nothing=on_conflict_do_nothing)
+
+    def upsert(self, table: str, columns: Sequence[str], key: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows (a value per column of `table`, in order), each replacing the row with its `key` if there is
+        one: `on conflict … do update` on the SQL engines; an engine without it replaces the rows itself."""
+        values, keys = ", ".join("?" for _ in columns), ", ".join(key)
+        updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in key)
+        statement = f"insert into {table} values ({values}) on conflict ({keys}) do update set {updates}"  # noqa: S608
+        for row in rows:
+            self.run(statement, row)
 
     @abstractmethod
     @contextmanager

@@ -1,4 +1,5 @@
-"""The Spark adapter (first increment): the warehouse as Parquet tables in a lake, queried by a local Spark session.
+"""The Spark adapter: the warehouse as Parquet tables in a lake, queried by a local Spark session (second increment:
+the ingestion runs on it; dbt does not yet).
 
 `spark://local?lake=/abs/dir` runs Spark in this process (pyspark's own jars, Java 17) over the lake `dir`; the
 settings give `$PATRONAGE_DATA_DIR/lake` (`located`). `spark://HOST:PORT` (a Thrift server or cluster) is not
@@ -17,7 +18,9 @@ How a write commits, since Spark has no multi-statement transactions over plain 
    current snapshot's files (or nothing, for `delete from T`), and re-points this session's table there, so the
    transaction reads its own writes; other processes still read the current snapshot, untouched.
 2. Writes add Parquet files to that new directory only, after the adapter checked what the engines' DDL would:
-   NOT NULL columns and primary keys (`on conflict do nothing` drops the rows whose key is there already).
+   NOT NULL columns and primary keys (`on conflict do nothing` drops the rows whose key is there already). A
+   `delete … where` (and `upsert`, a delete then an append) unlinks there the files holding a matching row and
+   writes their other rows anew: copy on write, a file at a time; the files it does not touch stay links.
 3. Commit rewrites `_catalog.json` atomically (a temporary file, then `os.replace`) under a file lock, after checking
    that no other writer committed one of the same tables meanwhile: every table of the transaction appears at once,
    or none does. Rollback re-points the session and removes the new directories.
@@ -27,10 +30,13 @@ How a write commits, since Spark has no multi-statement transactions over plain 
 Hard links make a snapshot cheap on a local disk; on object storage the same contract needs a table format (Delta
 Lake or Iceberg, whose jars cannot come from PyPI here): the next increment's decision.
 
+The ingestion's `create temp table X as <query>` is a session temp view of the query's rows, computed once (as the
+engines' temp table is), and `drop table X` drops it.
+
 What the port's contract asks and the adapter cannot do yet raises NotSupportedOnSpark ("not supported on Spark yet:
-…") rather than doing something weaker: statements given to `run` that write other than `insert into T …` or a whole
-`delete from T` (updates, `on conflict … do update`, DDL on the lake's tables), and two open warehouses in one
-process (they would share the session's catalog).
+…") rather than doing something weaker: statements given to `run` that write other than `insert into T …` or
+`delete from T [where …]` (updates, `on conflict … do update`: the port's `upsert` does that, DDL on the lake's
+tables), and two open warehouses in one process (they would share the session's catalog).
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from stores.files import process_alive
 from stores.warehouse.port import Warehouse, schema
@@ -65,7 +71,10 @@ PARTITIONS = {"raw.events": ("event_date", "cast(occurred_at as date)")}
 _CREATE_TABLE = re.compile(r"create table if not exists (\w+\.\w+) \((.*)\)", re.DOTALL | re.IGNORECASE)
 _CREATE_SCHEMA = re.compile(r"create schema if not exists (\w+)", re.IGNORECASE)
 _INSERT = re.compile(r"insert into (\w+\.\w+)\s*(?:\(([\w\s,]+)\))?\s+(.*)", re.DOTALL | re.IGNORECASE)
-_DELETE_ALL = re.compile(r"delete from (\w+\.\w+)", re.IGNORECASE)
+# These two match the statement as written: a `--` comment in it ends at its line's end.
+_DELETE = re.compile(r"delete\s+from\s+(\w+\.\w+)(?:\s+where\s+(.*))?", re.DOTALL | re.IGNORECASE)
+_CREATE_TEMP = re.compile(r"create\s+temp(?:orary)?\s+table\s+(\w+)\s+as\s+(.*)", re.DOTALL | re.IGNORECASE)
+_DROP_TEMP = re.compile(r"drop table (?:if exists )?(\w+)", re.IGNORECASE)
 _READS = ("select", "with", "values", "show", "describe", "explain", "set", "reset", "cache", "uncache", "refresh")
 
 
@@ -239,9 +248,22 @@ class SparkWarehouse(Warehouse):
             with _spark_errors():
                 frame = self._sql(query, params).toDF(*columns)
             self._append(table, frame)
-        elif (deleted := _DELETE_ALL.fullmatch(text)) and not params:
-            with self._writing():
-                self._next_snapshot(deleted.group(1), keep_rows=False)
+        elif deleted := _DELETE.fullmatch(sql.strip()):
+            table, condition = deleted.groups()
+            if condition is None and not params:
+                with self._writing():
+                    self._next_snapshot(table, keep_rows=False)
+            else:
+                self._delete_where(table, condition or "true", params)
+        elif temporary := _CREATE_TEMP.fullmatch(sql.strip()):
+            # A session temp view of the query's rows, computed once: later writes to its sources do not change it,
+            # as they would not change the engines' temp table.
+            name, query = temporary.groups()
+            with _spark_errors():
+                self._sql(query, params).localCheckpoint().createOrReplaceTempView(name)
+        elif (dropped := _DROP_TEMP.fullmatch(text)) and not params:
+            with _spark_errors():
+                self.session.catalog.dropTempView(dropped.group(1))
         elif text.split(" ", 1)[0].lower() in _READS:
             with _spark_errors():
                 self._sql(sql, params).collect()
@@ -266,6 +288,17 @@ class SparkWarehouse(Warehouse):
                 ]
             )
         self._append(table, frame, on_conflict_do_nothing=on_conflict_do_nothing)
+
+    def upsert(self, table: str, columns: Sequence[str], key: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """The rows with these keys deleted, then the rows appended: one transaction, as one statement is."""
+        if not rows:
+            return
+        positions = [list(columns).index(column) for column in key]
+        matches = " or ".join(f"({' and '.join(f'{column} = ?' for column in key)})" for _ in rows)
+        with self._writing():
+            self._delete_where(table, matches, [row[at] for row in rows for at in positions])
+            kinds = self._table(table).columns
+            self.load_rows(table, {column: kinds[column] for column in columns}, [tuple(row) for row in rows])
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -361,6 +394,40 @@ class SparkWarehouse(Warehouse):
                 self._check(table, frame, existing)
                 frame.write.mode("append").parquet(str(self._next_snapshot(name)), partitionBy=_partition(table))
                 self.session.catalog.refreshTable(name)  # the session listed the snapshot's files before these
+
+    def _delete_where(self, name: str, condition: str, params: Sequence[Any]) -> None:
+        """Copy on write, a file at a time: the next snapshot keeps every file without a matching row as it is (a
+        hard link) and has each file with one rewritten without its matching rows."""
+        from pyspark.sql import functions
+
+        table = self._table(name)
+
+        def marking() -> DataFrame:
+            return self._sql(
+                f"select *, _metadata.file_path as _file, coalesce({condition}, false) as _gone from {name}",  # noqa: S608
+                params,
+            )
+
+        with _spark_errors():
+            if not marking().where("_gone").limit(1).collect():
+                return  # nothing to delete: no new snapshot
+        with self._writing():
+            target = self._next_snapshot(name)
+            with _spark_errors():
+                marked = marking()
+                touched = [row[0] for row in marked.where("_gone").select("_file").distinct().collect()]
+                if not touched:
+                    return
+                kept = marked.where(functions.col("_file").isin(touched) & ~functions.col("_gone"))
+                kept = kept.drop("_file", "_gone").localCheckpoint()  # read before its files go
+            for uri in touched:
+                path = Path(unquote(urlsplit(uri).path))
+                if not path.resolve().is_relative_to(target.resolve()):
+                    raise SparkWarehouseError(f"{name}: {path} is outside the snapshot being written ({target})")
+                path.unlink()
+            with _spark_errors():
+                kept.write.mode("append").parquet(str(target), partitionBy=_partition(table))
+                self.session.catalog.refreshTable(name)
 
     def _check(self, table: Table, frame: DataFrame, existing: DataFrame) -> None:
         from pyspark.sql import functions

@@ -9,6 +9,7 @@ killed with SIGKILL is adopted by the next command and stopped when that one exi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -57,10 +58,14 @@ WITH_SIGINT_IGNORED = (
 )
 
 
+STARTED: list[Command] = []  # every command a test started: killed after it, whatever it asserted
+
+
 class Command:
     """`patronage <args>` as a real process with its own log, ready once `ready()` says so."""
 
     def __init__(self, data_dir: Path, *args: str) -> None:
+        STARTED.append(self)
         self.log = data_dir / f"{args[0]}-{time.monotonic_ns()}.log"
         environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # the embedded server
         environment |= {"PATRONAGE_DATA_DIR": str(data_dir), "PATRONAGE_JWT_SECRET": JWT_SECRET}
@@ -107,6 +112,18 @@ def serving(port: int, path: str = "/healthz") -> Callable[[], bool]:
 
 def logged(command: Command, text: str) -> Callable[[], bool]:
     return lambda: text in command.output()
+
+
+@pytest.fixture(autouse=True)
+def no_command_outlives_its_test() -> Iterator[None]:
+    """A test that fails half-way must not leave its commands (and their PostgreSQL) running."""
+    yield
+    while STARTED:
+        command = STARTED.pop()
+        for process in reversed(group_of(command.process)):
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        command.process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -96,3 +96,15 @@ def notification_queue(database_url: str) -> Iterator[NotificationQueue]:
     queue.empty()
     yield queue
     queue.empty()
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> None:
+    """Starts the process's Spark session once (about 10 s): every lake of the tests opens on it."""
+    import shutil
+
+    from stores.warehouse import spark_adapter
+
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        pytest.skip("Spark needs Java 17 (Debian's openjdk-17-jre-headless); CI installs it")
+    spark_adapter.session("1")

@@ -5,19 +5,18 @@ commits so that another process sees committed tables only. One Spark session se
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import msgspec
 import pytest
 
-from stores.warehouse import EVENT_COLUMNS, exists, is_spark, name, open_warehouse, spark_adapter
+from stores.warehouse import EVENT_COLUMNS, Warehouse, exists, is_spark, name, open_warehouse, spark_adapter
 from stores.warehouse.port import FINANCE_TABLES
 from tests.conftest import ROOT
 
@@ -36,14 +35,6 @@ with open_warehouse(sys.argv[1]) as warehouse:
         "events": warehouse.rows("select event_id, properties from raw.events order by event_id"),
     }))
 """
-
-
-@pytest.fixture(scope="session")
-def spark_session() -> None:
-    """Starts the process's Spark session once (about 10 s): every lake of the tests opens on it."""
-    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        pytest.skip("Spark needs Java 17 (Debian's openjdk-17-jre-headless); CI installs it")
-    spark_adapter.session("1")
 
 
 @pytest.fixture
@@ -155,11 +146,31 @@ def test_refuses_what_the_ddl_forbids_and_writes_nothing(lake_url: str) -> None:
         for statement in (
             "update raw.watermarks set position = 9",
             "insert into raw.watermarks values (?, ?) on conflict (source) do update set position = excluded.position",
-            "delete from raw.watermarks where source = 'new'",
         ):
             with pytest.raises(spark_adapter.NotSupportedOnSpark, match=r"^not supported on Spark yet: "):
                 warehouse.run(statement, ["landing", 9] if "?" in statement else [])
         assert warehouse.rows("select * from raw.watermarks order by source") == [("landing", 1), ("new", 4)]
+
+
+def test_deletes_and_upserts_rewrite_only_the_files_they_touch(lake_url: str) -> None:
+    def files(warehouse: Warehouse) -> dict[str, int]:
+        """Each row's file, by inode: a file kept by a new snapshot is a hard link to the same inode."""
+        found = warehouse.rows("select source, _metadata.file_path from raw.watermarks")
+        return {source: Path(urlsplit(uri).path).stat().st_ino for source, uri in found}
+
+    with open_warehouse(lake_url) as warehouse:
+        warehouse.load_rows("raw.watermarks", WATERMARKS, [("a", 1), ("b", 2)])
+        warehouse.load_rows("raw.watermarks", WATERMARKS, [("c", 3)])  # a file of its own
+        before = files(warehouse)
+        warehouse.run("delete from raw.watermarks where source = ? or position is null", ["a"])
+        assert warehouse.rows("select * from raw.watermarks order by source") == [("b", 2), ("c", 3)]
+        after = files(warehouse)
+        assert after["c"] == before["c"]  # untouched: linked, not rewritten
+        assert after["b"] != before["b"]  # rewritten without a
+        warehouse.upsert("raw.watermarks", ("source", "position"), ("source",), [("c", 30), ("d", 4)])
+        warehouse.upsert("raw.watermarks", ("source", "position"), ("source",), [("d", 40)])
+        assert warehouse.rows("select * from raw.watermarks order by source") == [("b", 2), ("c", 30), ("d", 40)]
+        assert files(warehouse)["b"] == after["b"]
 
 
 def test_a_transaction_commits_all_or_nothing(lake_url: str, tmp_path: Path) -> None:

@@ -1,0 +1,259 @@
+"""The ingestion on Spark (second increment, issue 20): `PATRONAGE_WAREHOUSE_URL=spark://local` selects a lake, and
+the same landed files give on Spark what they give on DuckDB — accepted events, dead letters byte for byte, duplicate
+counts, dedupe against earlier runs — with nothing committed by a rerun or by a run that fails before its commit."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from api.settings import ConfigError, settings_from
+from dead_letter.store import original_bytes
+from pipelines import ingestion, verdicts
+from pipelines.ingestion import ConservationError
+from pipelines.resources import PatronageConfig, libpq_dsn
+from pipelines.runs import ingest_landing_files, ingest_landing_table
+from stores.warehouse import WarehouseAt, spark_adapter
+from tests.conftest import MakeUser
+from tests.pipelines.conftest import LocalRunStores, query
+from tests.pipelines.events import client_event, line
+
+LANDED_AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
+
+
+def stores(folder: Path, warehouse: WarehouseAt) -> LocalRunStores:
+    (folder / "landing").mkdir(parents=True)
+    return LocalRunStores(
+        warehouse=warehouse,
+        dead_letter_dir=folder / "dead_letter",
+        landing_dir=folder / "landing",
+        oltp_dsn="postgresql://unused/landing-files-only",
+    )
+
+
+def land(where: LocalRunStores, name: str, lines: list[bytes], minutes_later: int = 0) -> None:
+    """A landed file, received (its modification time) at the same instant whichever warehouse reads it."""
+    path = where.landing_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = b"".join(raw + b"\n" for raw in lines)
+    path.write_bytes(gzip.compress(body) if name.endswith(".gz") else body)
+    stamp = (LANDED_AT + timedelta(minutes=minutes_later)).timestamp()
+    os.utime(path, (stamp, stamp))
+
+
+def event(**changes: Any) -> dict[str, Any]:
+    """A valid event that occurred shortly before it landed."""
+    return client_event(occurred_at=LANDED_AT - timedelta(minutes=5), **changes)
+
+
+def first_corpus() -> tuple[list[bytes], list[bytes]]:
+    """Two files: valid events, a duplicate (same bytes) and a conflict (same id, other bytes) within the run, and
+    inputs each verdict refuses (not JSON, not an object, not UTF-8, against the contract)."""
+    events = [event() for _ in range(10)]
+    other_bytes = dict(events[1], app_version="9.9.9")
+    refused = [b"{not json", b'"not an event"', b'{"event_id": "x", \xff\xfe}', line(event(platform="toaster"))]
+    first = [line(events[0]), line(events[1]), *refused, line(events[0]), line(other_bytes), *map(line, events[2:7])]
+    second = [*map(line, events[7:]), line(events[2])]
+    return first, second
+
+
+def later_file(first: list[bytes]) -> list[bytes]:
+    """A later run's file: an accepted event again (a duplicate), another with other bytes (a conflict), a new one."""
+    accepted_earlier = json.loads(first[-1])
+    return [first[0], line(dict(accepted_earlier, platform="web")), line(event())]
+
+
+def outcome(where: LocalRunStores) -> dict[str, Any]:
+    """What the runs left, in terms both engines spell alike (JSON as documents, instants in UTC)."""
+    letters = query(
+        where,
+        "select source_ref, reason_code, errors, event_id, raw, raw_encoding, run_id from marts.dead_letter_events",
+    )
+    files = {
+        str(path.relative_to(where.dead_letter_dir)): [
+            record | {"received_at": datetime.fromisoformat(record["received_at"]).astimezone(UTC)}
+            for record in map(json.loads, path.read_text().splitlines())
+        ]
+        for path in sorted(Path(where.dead_letter_dir).rglob("*.ndjson"))
+    }
+    return {
+        "audits": sorted(
+            query(where, "select run_id, received, accepted, duplicates, dead_lettered from marts.ingestion_audit")
+        ),
+        "events": sorted(query(where, "select event_id, source_ref, raw, run_id from raw.events")),
+        "dead_letters": sorted((*row[:2], json.loads(row[2]), *row[3:]) for row in letters),
+        "dead_letter_files": {name: sorted(records, key=lambda r: r["source_ref"]) for name, records in files.items()},
+        "watermarks": query(where, "select * from raw.watermarks"),
+        "ingested_files": sorted(query(where, "select path, bytes from raw.ingested_files")),
+    }
+
+
+def lake_url(folder: Path) -> str:
+    return f"spark://local?lake={folder / 'lake'}&cores=1"
+
+
+def catalog(where: LocalRunStores) -> dict[str, str]:
+    lake = spark_adapter.lake_of(str(where.warehouse))
+    return dict(json.loads((lake / spark_adapter.CATALOG).read_text())["tables"])
+
+
+def test_the_settings_select_a_spark_lake(tmp_path: Path) -> None:
+    def warehouse_url(url: str) -> str | Path:
+        env = {"PATRONAGE_DATA_DIR": str(tmp_path), "PATRONAGE_WAREHOUSE_URL": url}
+        return settings_from(env).paths.warehouse_at
+
+    resolved = warehouse_url("spark://local")
+    assert resolved == f"spark://local?lake={tmp_path / 'lake'}"
+    assert spark_adapter.lake_of(str(resolved)) == tmp_path / "lake"
+    assert warehouse_url("spark://local?lake=/srv/lake&cores=2") == "spark://local?lake=/srv/lake&cores=2"
+    for bad, problem in (
+        ("spark://thrift.internal:10000", "Thrift server or cluster"),
+        ("spark://local?lake=relative/lake", "lake must be an absolute path"),
+        ("spark://local?cores=0", "cores must be a whole number"),
+        ("spark://local?lakes=/srv/lake", "unknown parameter 'lakes'"),
+    ):
+        with pytest.raises(ConfigError, match=f"^PATRONAGE_WAREHOUSE_URL: .*{problem}") as refused:
+            warehouse_url(bad)
+        assert "\n" not in str(refused.value)
+
+    config = PatronageConfig(
+        warehouse=str(resolved),
+        landing_dir=str(tmp_path / "landing"),
+        dead_letter_dir=str(tmp_path / "dead_letter"),
+        oltp_database=str(tmp_path / "pg"),
+        dashboards_dir=str(tmp_path / "dashboards"),
+        provider_reports_dir=str(tmp_path / "reports"),
+    )
+    assert config.warehouse_at == resolved  # the URL, not a DuckDB file named after it
+    with pytest.raises(spark_adapter.NotSupportedOnSpark, match="dbt"):
+        _ = config.dbt_target
+
+
+@pytest.mark.slow
+def test_spark_ingests_landed_files_as_duckdb_does(spark_session: None, tmp_path: Path) -> None:
+    first, second = first_corpus()
+    later = later_file(first)
+    results = {}
+    engines: dict[str, WarehouseAt] = {
+        "duckdb": tmp_path / "duckdb" / "warehouse.duckdb",
+        "spark": lake_url(tmp_path / "spark"),
+    }
+    for engine, warehouse in engines.items():
+        where = stores(tmp_path / engine, warehouse)
+        land(where, "first.ndjson", first)
+        land(where, "nested/second.ndjson.gz", second)
+        ingest_landing_files(where, "run-1", workers=1)
+        land(where, "later.ndjson", later, minutes_later=5)
+        ingest_landing_files(where, "run-2", workers=1)
+        before_rerun = outcome(where)
+        tables = catalog(where) if engine == "spark" else {}
+        rerun = ingest_landing_files(where, "run-3", workers=1)
+        assert (rerun.received, rerun.accepted, rerun.duplicates, rerun.dead_lettered) == (0, 0, 0, 0)
+        after_rerun = outcome(where)
+        assert after_rerun.pop("audits")[:2] == before_rerun.pop("audits")
+        assert after_rerun == before_rerun  # a rerun commits nothing new …
+        if engine == "spark":  # … not even a new snapshot of the tables it only read
+            changed = {name for name, snapshot in catalog(where).items() if tables[name] != snapshot}
+            assert changed == {"marts.ingestion_audit"}
+        results[engine] = after_rerun | {"audits": outcome(where)["audits"]}
+
+    spark, duckdb = results["spark"], results["duckdb"]
+    assert spark == duckdb
+    # … and what both hold is what the corpus asks (not merely the same mistake twice).
+    assert spark["audits"] == [("run-1", 17, 10, 2, 5), ("run-2", 3, 1, 1, 1), ("run-3", 0, 0, 0, 0)]
+    assert [(ref, reason) for ref, reason, *_ in spark["dead_letters"]] == [
+        ("first.ndjson:3", "malformed_json"),
+        ("first.ndjson:4", "not_an_object"),
+        ("first.ndjson:5", "malformed_json"),  # not UTF-8: its raw in base64
+        ("first.ndjson:6", "schema_violation"),
+        ("first.ndjson:8", "event_id_conflict"),  # the same id as line 2, other bytes
+        ("later.ndjson:2", "event_id_conflict"),  # … as an event accepted by the run before
+    ]
+    landed = {f"first.ndjson:{n}": raw for n, raw in enumerate(first, 1)} | {
+        f"later.ndjson:{n}": raw for n, raw in enumerate(later, 1)
+    }
+    records = [record for day in spark["dead_letter_files"].values() for record in day]
+    assert len(records) == len(spark["dead_letters"]) == 6
+    for record in records:  # the original bytes, in the table and the files alike
+        assert original_bytes(record["raw"], record["raw_encoding"]) == landed[record["source_ref"]]
+    assert {(ref, raw) for _, ref, raw, _ in spark["events"]} >= {("later.ndjson:3", later[2].decode())}
+
+
+@pytest.mark.slow
+async def test_spark_ingests_the_landing_table_once(
+    spark_session: None, client: AsyncTestClient[Litestar], make_user: MakeUser, database_url: str, tmp_path: Path
+) -> None:
+    good = [client_event() for _ in range(3)]
+    batch = b'{"events": [' + b",".join([*map(line, good), b'"not an event"', line(good[0])]) + b"]}"
+    response = await client.post(
+        "/v1/events", content=batch, headers={**make_user().headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 202
+    where = dataclasses.replace(stores(tmp_path, lake_url(tmp_path)), oltp_dsn=libpq_dsn(database_url))
+
+    audit = ingest_landing_table(where, "run-1", workers=1)
+    assert (audit.received, audit.accepted, audit.duplicates, audit.dead_lettered) == (5, 3, 1, 1)
+    assert sorted(event_id for (event_id,) in query(where, "select event_id from raw.events")) == sorted(
+        event["event_id"] for event in good
+    )
+    ((source, position),) = query(where, "select source, position from raw.watermarks")
+    again = ingest_landing_table(where, "run-2", workers=1)  # from the watermark: nothing new
+    assert (again.received, query(where, "select count(*) from raw.events")) == (0, [(3,)])
+    assert query(where, "select source, position from raw.watermarks") == [(source, position)]
+
+
+def failing_conservation(patch: pytest.MonkeyPatch) -> None:
+    """A candidate vanishes between judging and loading: received ≠ accepted + duplicates + dead-lettered."""
+    real = verdicts.judge_chunk
+
+    def leaky(*args: Any, **kwargs: Any) -> verdicts.ChunkVerdicts:
+        judged = real(*args, **kwargs)
+        assert judged.spool is not None
+        spool = Path(judged.spool)
+        spool.write_text("".join(spool.read_text().splitlines(keepends=True)[:-1]))
+        return judged
+
+    patch.setattr(ingestion, "judge_chunk", leaky)
+
+
+def failing_dead_letter_rows(patch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("disk full")
+
+    patch.setattr(ingestion, "insert_rows", broken)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("failure", [failing_conservation, failing_dead_letter_rows])
+def test_a_spark_run_failing_before_its_commit_leaves_nothing(
+    spark_session: None, tmp_path: Path, failure: Callable[[pytest.MonkeyPatch], None]
+) -> None:
+    where = stores(tmp_path, lake_url(tmp_path))
+    first, _ = first_corpus()
+    land(where, "first.ndjson", first)
+    query(where, "select 1")  # opens the lake: its empty tables committed
+    lake = spark_adapter.lake_of(str(where.warehouse))
+    empty = catalog(where)
+    files_before = sorted(lake.rglob("*"))
+
+    with pytest.MonkeyPatch.context() as patch:
+        failure(patch)
+        with pytest.raises((ConservationError, RuntimeError)):
+            ingest_landing_files(where, "run-1", workers=1)
+
+    assert catalog(where) == empty
+    assert sorted(lake.rglob("*")) == files_before  # no snapshot left behind
+    assert not list(Path(where.dead_letter_dir).rglob("*.ndjson*"))
+    assert query(where, "select count(*) from raw.events") == [(0,)]
+    again = ingest_landing_files(where, "run-2", workers=1)  # the same inputs, each counted once
+    assert (again.received, again.accepted, again.duplicates, again.dead_lettered) == (13, 7, 1, 5)
