@@ -26,7 +26,8 @@ from litestar.plugins import ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from api.db.failures import is_connection_failure
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def _database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response
 
 
 def _dbapi(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
-    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)) or is_connection_failure(exc):
         return _database_unavailable(request, exc)
     return _internal(request, exc)
 
@@ -188,23 +189,6 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Probl
         return _database_unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, "internal_error", "An unexpected error occurred.")
-
-
-def is_connection_failure(exc: BaseException) -> bool:
-    """Connection refused/reset while talking to PostgreSQL surfaces as OSError or a pool timeout."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (OSError, PoolTimeoutError)) or type(current).__name__ in {
-            "ConnectionDoesNotExistError",
-            "CannotConnectNowError",
-            "AdminShutdownError",
-            "InterfaceError",
-        }:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 # The problems any route may answer (405 aside: OpenAPI documents methods, not their absence).

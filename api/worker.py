@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from api.db.engine import Database
+from api.db.failures import is_connection_failure
 from api.disputes.jobs import sweep_sla
-from api.errors import is_connection_failure
 from api.journal.jobs import sync_provider_fees
 from api.notifications.channels import Transport, transports
 from api.notifications.jobs import LEASE, deliver_due

@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from api.db.failures import is_connection_failure
 from api.settings import DatabaseSettings
 
 
@@ -54,6 +56,14 @@ def raise_after_commit(session: AsyncSession, error: Exception) -> None:
     after_commit(session, fail)
 
 
+def _invalidate_on_connection_failure(context: ExceptionContext) -> None:
+    """SQLAlchemy's asyncpg dialect calls a connection lost only once the driver has closed it; one that read
+    the server's shutdown message first fails with a protocol-state error instead and would go back to the
+    pool. Any failure of the connection (`failures.py`) is a disconnect: that connection and the pool go."""
+    if not context.is_disconnect and is_connection_failure(context.original_exception):
+        context.is_disconnect = True
+
+
 @dataclass
 class Database:
     engine: AsyncEngine
@@ -75,6 +85,7 @@ class Database:
             pool_timeout=10,
             connect_args={"timeout": 5, "server_settings": {"application_name": "patronage"}},
         )
+        event.listen(engine.sync_engine, "handle_error", _invalidate_on_connection_failure)
         return cls(engine=engine, sessions=async_sessionmaker(engine, expire_on_commit=False))
 
     @asynccontextmanager

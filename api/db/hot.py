@@ -1,8 +1,10 @@
 """Hot-path statements: SQL with `:named` parameters, run on the asyncpg connection under a session.
 
 What this module holds: `Sql` (a statement kept for both layers), `execute` / `executemany` /
-`fetchrow` (in the unit of work's transaction), and `fetchrow_committed` (one autocommit read on a
-pooled driver connection, for the canonical status read). Only repository functions call them.
+`fetchrow` (in the unit of work's transaction), `fetchrow_committed` (one autocommit read on a
+pooled driver connection, for the canonical status read) and `execute_committed` (one write in a
+transaction of its own, for the notification worker's per-delivery outcome). Only repository
+functions call them.
 
 SQLAlchemy adds about 0.1 ms of CPU to every statement on top of asyncpg (`bench/README.md`), and
 a webhook runs about ten statements per event, so the webhook path's fixed statements go straight
@@ -23,6 +25,8 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.util import greenlet_spawn
+
+from api.db.failures import is_connection_failure
 
 _PARAMETER = re.compile(r"(?<![:\w\x5c]):(\w+)(?![:\w])")  # SQLAlchemy's rule for text() (no `\:` escapes here)
 
@@ -88,13 +92,32 @@ async def fetchrow_committed(session: AsyncSession, sql: Sql, params: Mapping[st
     return None if record is None else dict(record)
 
 
+async def execute_committed(session: AsyncSession, sql: Sql, params: Mapping[str, Any], *, wait_for_disk: bool) -> None:
+    """One write in a transaction of its own, on a pooled driver connection, outside the unit of work: three
+    round trips (BEGIN with its settings, the statement, COMMIT) and no SQLAlchemy layer. Without
+    `wait_for_disk` the commit does not wait for its WAL flush (`synchronous_commit = off` for this transaction
+    only): visible at once, durable a moment later; a crash of the server itself may forget it."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)  # the app's sessions are bound to its engine
+    async with _pooled_driver(engine) as connection:
+        await connection.execute("begin" if wait_for_disk else "begin; set local synchronous_commit = off")
+        try:
+            await connection.execute(sql.positional, *sql.args(params))
+        except BaseException:
+            if not connection.is_closed():
+                await connection.execute("rollback")
+            raise
+        await connection.execute("commit")
+
+
 @asynccontextmanager
 async def _pooled_driver(engine: AsyncEngine) -> AsyncIterator[Any]:
     """The pooled asyncpg connection itself, checked out without an `AsyncConnection` around it (half
     the client CPU of a status read's round trip). SQLAlchemy never sees what runs here, so it cannot
-    notice a lost server: a connection found closed is invalidated here, and the pool with it (its
-    other connections predate the loss too), as SQLAlchemy does when its own statements meet a
-    disconnect. Otherwise a restarted server would be answered 503 by every read, for ever, as long as
+    notice a lost server: a connection found closed, or failing as an unusable one does (`failures.py`:
+    e.g. one that read the server's shutdown message but is not closed yet), is invalidated here, and
+    the pool with it (its other connections predate the loss too), as SQLAlchemy does when its own
+    statements meet a disconnect. Otherwise a restarted server would be answered 503 by every read, for ever, as long as
     only these paths ran."""
     pooled = await engine.raw_connection()
     connection = pooled.driver_connection
@@ -102,7 +125,7 @@ async def _pooled_driver(engine: AsyncEngine) -> AsyncIterator[Any]:
     try:
         yield connection
     except BaseException as exc:
-        if connection.is_closed():
+        if connection.is_closed() or is_connection_failure(exc):
             await greenlet_spawn(pooled.invalidate, exc)
             await engine.dispose()
         raise

@@ -17,7 +17,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -131,6 +130,12 @@ class Sink:
         return None
 
 
+def message_id(delivery_id: uuid.UUID) -> str:
+    """The e-mail's Message-ID: the delivery id itself, so a retry after a crash carries the same one and the
+    receiving side (or the reader's client) can drop it as a duplicate."""
+    return f"<{delivery_id}@patronage.local>"
+
+
 class SmtpEmail:
     """Email over SMTP (`smtp://user:pass@host:port`, `smtps://` for implicit TLS; STARTTLS when offered)."""
 
@@ -151,7 +156,7 @@ class SmtpEmail:
         mail["From"] = self.sender
         mail["To"] = message.email
         mail["Subject"] = doc["title"]
-        mail["Message-ID"] = make_msgid(idstring=str(message.delivery_id), domain="patronage.local")
+        mail["Message-ID"] = message_id(message.delivery_id)
         mail["X-Patronage-Delivery-Id"] = str(message.delivery_id)
         mail.set_content(doc["text"] + "\n")
         try:

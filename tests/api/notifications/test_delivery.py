@@ -13,7 +13,7 @@ import asyncpg
 from api.db.engine import Database
 from api.notifications import repositories as repo
 from api.notifications.channels import InApp, OpsWebhook, Sink, SmtpEmail, Transport
-from api.notifications.jobs import deliver_due
+from api.notifications.jobs import deliver_due, outgoing
 from api.notifications.matrix import Channel
 from api.notifications.services import notify
 from devtools.ports import free_port
@@ -89,6 +89,24 @@ async def test_email_goes_through_a_real_smtp_server_to_the_registered_address(
     )
     assert (row["status"], row["attempts"]) == ("dead", 1)
     assert "no email address" in row["last_error"]
+
+
+async def test_an_email_sent_again_carries_the_same_message_id(
+    db: Database, sql: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """A repeat after a crash is the same e-mail to the receiving side: its Message-ID is the delivery id's."""
+    user = uuid.uuid4()
+    await sql.execute("insert into user_contacts (user_id, email) values ($1, 'fan@example.org')", user)
+    await produce(db, "refund_issued", supporter=[user])
+    async with db.transaction() as session:
+        row = next(
+            r for r in await repo.claim(session, "w1", T0, T0 + timedelta(minutes=1), 10) if r["channel"] == "email"
+        )
+    with smtp_server(free_port()) as mailbox:
+        email = SmtpEmail(mailbox.url)
+        for _ in range(2):  # the first attempt, and the retry of a worker that died before recording it
+            await email.send(outgoing(row))
+    assert [m["Message-ID"] for m in mailbox.messages] == [f"<{row['delivery_id']}@patronage.local>"] * 2
 
 
 async def test_smtp_down_retries_with_exponential_backoff_then_dead(

@@ -109,3 +109,28 @@ async def test_sigterm_stops_the_worker_cleanly(client: object, sql: asyncpg.Con
     assert worker.returncode == 0, output
     assert "stopped" in output
     assert await sql.fetchval("select status from notification_deliveries") == "delivered"
+
+
+async def test_a_worker_killed_mid_batch_sends_at_most_one_message_again(
+    client: object, sql: asyncpg.Connection, start_worker: object
+) -> None:
+    """Issue 18: outcomes were recorded once per batch of 200, so a kill repeated every message sent so
+    far in the batch; each outcome is now committed before the next send, leaving one message in doubt."""
+    queued = {str(await queue_ops_alert(sql)) for _ in range(120)}
+    with webhook_receiver() as receiver:
+        first = start_worker(receiver.url)  # type: ignore[operator]
+        deadline = time.monotonic() + 60
+        while len(receiver.received) < 40:
+            assert time.monotonic() < deadline, "the first worker did not get far into its batch"
+            await asyncio.sleep(0.005)
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+        await asyncio.sleep(2.2)  # its leases expire
+        second = start_worker(receiver.url, "--once")  # type: ignore[operator]
+        output = second.communicate(timeout=120)[0].decode()
+        assert second.returncode == 0, output
+
+    assert set(receiver.unique) == queued  # none lost
+    assert len(receiver.received) - len(queued) <= 1  # at most the one in flight when the worker died
+    assert set(receiver.keys) == queued  # each carries its delivery id as Idempotency-Key
+    assert await sql.fetchval("select count(*) from notification_deliveries where status <> 'delivered'") == 0
