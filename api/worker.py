@@ -58,11 +58,13 @@ def build_loops(
     gateway: PaymentGateway,
     *,
     lease: timedelta = LEASE,
+    stop: asyncio.Event | None = None,
 ) -> list[Loop]:
-    """Every loop the worker runs, with its cadence."""
+    """Every loop the worker runs, with its cadence. A batch of deliveries stops between two sends once `stop`
+    is set (what is left goes back to the queue), so a stopping worker waits for one send, not a batch."""
 
     async def notifications(now: datetime) -> int:
-        return await deliver_due(db, channels, owner, now, lease=lease)
+        return await deliver_due(db, channels, owner, now, lease=lease, stopping=stop.is_set if stop else None)
 
     async def payout_release(now: datetime) -> int:
         return await release_due(db, gateway, now, country=settings.payout_country)
@@ -163,7 +165,7 @@ async def run_worker(
             running.add_signal_handler(sig, stop.set)
     db = Database.connect(database_url, pool_size=8)  # a connection for each loop at once, and some to spare
     channels = transports(settings)
-    loops = build_loops(db, settings, owner, channels, PaymentGateway(settings.stripe), lease=lease)
+    loops = build_loops(db, settings, owner, channels, PaymentGateway(settings.stripe), lease=lease, stop=stop)
     if only:
         loops = [loop for loop in loops if loop.name in only]
     log.info("worker %s running %s", owner, ", ".join(loop.name for loop in loops))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,12 +40,14 @@ async def deliver_due(
     *,
     batch: int = BATCH,
     lease: timedelta = LEASE,
+    stopping: Callable[[], bool] | None = None,
 ) -> int:
     """Send one batch of due deliveries; answers how many were attempted.
 
     In-app deliveries are the inbox itself (nothing leaves), so they are marked in one statement. The
     others are sent one after another, each outcome committed before the next send; those not begun
-    within the lease's sending share go back to the queue unattempted, for this or another worker."""
+    within the lease's sending share, or once `stopping()` (the worker is asked to stop), go back to the
+    queue unattempted, for this or another worker."""
     async with db.transaction() as session:
         rows = await repo.claim(session, owner, now, now + lease, batch)
     if not rows:
@@ -58,7 +60,7 @@ async def deliver_due(
     stop_sending = clock.time() + lease.total_seconds() * SENDING_SHARE_OF_LEASE
     leaving = [row for row in rows if row["channel"] != "in_app"]
     for index, row in enumerate(leaving):
-        if clock.time() >= stop_sending:
+        if clock.time() >= stop_sending or (stopping is not None and stopping()):
             async with db.transaction() as session:
                 await repo.release(session, owner, [r["delivery_id"] for r in leaving[index:]])
             return len(in_app) + index

@@ -187,3 +187,30 @@ async def test_concurrent_workers_deliver_every_notification_exactly_once(
     sent = [m["delivery_id"] for m in lines(tmp_path / "ops.jsonl")]
     assert len(sent) == len(set(sent)) == 300
     assert await sql.fetchval("select count(*) from notification_deliveries where status = 'delivered'") == 300
+
+
+async def test_a_stopping_worker_sends_nothing_more_and_gives_the_rest_back(
+    db: Database, sql: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """Asked to stop mid-batch, the step finishes the send in flight and releases every other leased delivery,
+    due at once for another worker: a stop waits for one message, not a batch of 200."""
+    await produce(db, n=5, supporter=[uuid.uuid4()])  # 5 pushes, 5 emails, 5 in-app
+    channels = sinks(tmp_path)
+    sent = 0
+
+    def stopping() -> bool:
+        return sent >= 1
+
+    class Counted(Sink):
+        async def send(self, message):  # type: ignore[no-untyped-def]
+            nonlocal sent
+            sent += 1
+            return await super().send(message)
+
+    channels["push"] = channels["email"] = Counted(tmp_path / "sent.jsonl")
+    assert await deliver_due(db, channels, "w1", T0, stopping=stopping) == 5 + 1  # the in-app, then one send
+    assert len(lines(tmp_path / "sent.jsonl")) == 1
+    rows = await sql.fetch("select status, lease_owner from notification_deliveries where channel <> 'in_app'")
+    assert sorted(r["status"] for r in rows) == ["delivered"] + ["pending"] * 9
+    assert {r["lease_owner"] for r in rows if r["status"] == "pending"} == {None}  # released, not leased
+    assert await deliver_due(db, sinks(tmp_path), "w2", T0) == 9  # another worker takes them at once
