@@ -56,3 +56,13 @@ def client_event(name: str = "project_view", *, occurred_at: datetime | None = N
 
 def line(event: dict[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode()
+
+
+async def post_mixed_batch(client: Any, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """POST /v1/events with 3 valid events, one element that is not an event and a repeat of the first (5
+    landed: 3 accepted, 1 duplicate, 1 dead letter once ingested); returns the valid events."""
+    good = [client_event() for _ in range(3)]
+    batch = b'{"events": [' + b",".join([*map(line, good), b'"not an event"', line(good[0])]) + b"]}"
+    response = await client.post("/v1/events", content=batch, headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == 202, response.text
+    return good

@@ -19,7 +19,7 @@ from dead_letter.store import original_bytes
 from pipelines.runs import ingest_landing_files, ingest_landing_table
 from tests.conftest import MakeUser
 from tests.pipelines.conftest import LocalRunStores, query
-from tests.pipelines.events import client_event, line
+from tests.pipelines.events import client_event, line, post_mixed_batch
 
 
 def rows(where: LocalRunStores, sql: str) -> list[tuple[Any, ...]]:
@@ -29,12 +29,7 @@ def rows(where: LocalRunStores, sql: str) -> list[tuple[Any, ...]]:
 async def test_landing_table_rows_are_ingested_once(
     client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection, where: LocalRunStores
 ) -> None:
-    good = [client_event() for _ in range(3)]
-    batch = b'{"events": [' + b",".join([*map(line, good), b'"not an event"', line(good[0])]) + b"]}"
-    response = await client.post(
-        "/v1/events", content=batch, headers={**make_user().headers, "Content-Type": "application/json"}
-    )
-    assert response.status_code == 202
+    good = await post_mixed_batch(client, make_user().headers)
 
     audit = ingest_landing_table(where, "run-1")
     assert (audit.received, audit.accepted, audit.duplicates, audit.dead_lettered) == (5, 3, 1, 1)

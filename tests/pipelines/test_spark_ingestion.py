@@ -26,7 +26,7 @@ from pipelines.runs import ingest_landing_files, ingest_landing_table
 from stores.warehouse import WarehouseAt, spark_adapter
 from tests.conftest import MakeUser
 from tests.pipelines.conftest import LocalRunStores, query
-from tests.pipelines.events import client_event, line
+from tests.pipelines.events import client_event, line, post_mixed_batch
 
 LANDED_AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
 
@@ -193,12 +193,7 @@ def test_spark_ingests_landed_files_as_duckdb_does(spark_session: None, tmp_path
 async def test_spark_ingests_the_landing_table_once(
     spark_session: None, client: AsyncTestClient[Litestar], make_user: MakeUser, database_url: str, tmp_path: Path
 ) -> None:
-    good = [client_event() for _ in range(3)]
-    batch = b'{"events": [' + b",".join([*map(line, good), b'"not an event"', line(good[0])]) + b"]}"
-    response = await client.post(
-        "/v1/events", content=batch, headers={**make_user().headers, "Content-Type": "application/json"}
-    )
-    assert response.status_code == 202
+    good = await post_mixed_batch(client, make_user().headers)
     where = dataclasses.replace(stores(tmp_path, lake_url(tmp_path)), oltp_dsn=libpq_dsn(database_url))
 
     audit = ingest_landing_table(where, "run-1", workers=1)
