@@ -201,10 +201,11 @@ def group_of(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
         return []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_the_dagster_ui_stops_within_10_s_with_every_process_it_started(data_dir: Path, signum: int) -> None:
+def test_the_dagster_ui_stops_within_10_s_with_every_process_it_started(data_dir: Path) -> None:
     """`patronage ui` (dagster dev: webserver, daemon, code servers) started with SIGINT ignored: a plain
-    `dagster dev` then ignores SIGTERM too, and leaves code servers behind when it does stop."""
+    `dagster dev` then ignores SIGTERM too, and leaves code servers behind when it does stop. (SIGINT takes the
+    same path through `patronage`'s one handler, which the other commands' tests send both ways.)"""
+    signum = signal.SIGTERM
     port = free_port()
     ui = Command(data_dir, "ui", "--port", str(port))
     ui.wait_until(serving(port, "/server_info"))
