@@ -138,8 +138,8 @@ def _check_url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | 
 
 def _warehouse_url(value: str | None, data_dir: Path) -> str | None:
     """PATRONAGE_WAREHOUSE_URL: a PostgreSQL database, or `spark://local[?lake=/abs/dir&cores=N]`, a lake of Parquet
-    tables under a local Spark session, its lake `data_dir`/lake unless named (as stores/warehouse/spark_adapter.py's
-    `located` does; api/ imports none of the data side)."""
+    tables under a local Spark session, its lake `data_dir`/lake unless named: the one place a Spark URL gets its
+    lake (stores/warehouse/spark_adapter.py reads it with `lake_of`)."""
     if not value or urlsplit(value).scheme != "spark":
         return _check_url("PATRONAGE_WAREHOUSE_URL", value, ("postgresql", "postgres", "spark"))
     parts = urlsplit(value)

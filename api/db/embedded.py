@@ -20,6 +20,7 @@ from urllib.parse import quote
 import psutil
 
 log = logging.getLogger(__name__)
+_LEAVING: set[Path] = set()  # the clusters this process will forget the dead of when it exits
 
 
 def _alive(pid: int) -> bool:
@@ -55,9 +56,11 @@ def start_embedded(pgdata: Path, *, database: str = "patronage") -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
         raise ValueError(f"embedded database name must be a plain identifier, got {database!r}")
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    # atexit runs handlers last-registered first: this one, before pgserver's own leaving (registered by
-    # get_server), so that a dead user listed meanwhile does not keep the server from stopping.
-    atexit.register(forget_the_dead, server)
+    if pgdata not in _LEAVING:  # a process joins once however often it asks (the demo's API, worker, pipeline)
+        _LEAVING.add(pgdata)
+        # atexit runs handlers last-registered first: this one, before pgserver's own leaving (registered by
+        # get_server), so that a dead user listed meanwhile does not keep the server from stopping.
+        atexit.register(forget_the_dead, server)
     forget_the_dead(server)
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir)

@@ -2,7 +2,7 @@
 the ingestion runs on it; dbt does not yet).
 
 `spark://local?lake=/abs/dir` runs Spark in this process (pyspark's own jars, Java 17) over the lake `dir`; the
-settings give `$PATRONAGE_DATA_DIR/lake` (`located`). `spark://HOST:PORT` (a Thrift server or cluster) is not
+settings give `$PATRONAGE_DATA_DIR/lake` (api/settings.py). `spark://HOST:PORT` (a Thrift server or cluster) is not
 supported yet and says so.
 
 The catalog is the lake itself. Spark's embedded Derby metastore admits one process at a time (a second one fails
@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from stores.files import process_alive
 from stores.warehouse.port import Warehouse, schema
@@ -167,14 +167,6 @@ def lake_of(url: str) -> Path:
     if not lake or not Path(lake).is_absolute():
         raise SparkWarehouseError(f"{url} needs its lake as an absolute path: spark://local?lake=/path/to/lake")
     return Path(lake)
-
-
-def located(url: str, data_dir: Path) -> str:
-    """`url` with its lake: the one it names, else `data_dir`/lake (how the settings resolve `spark://local`)."""
-    parts = urlsplit(url)
-    query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-    query.setdefault("lake", str((data_dir / "lake").absolute()))
-    return parts._replace(query=urlencode(query, safe="/")).geturl()
 
 
 def _catalog(lake: Path) -> dict[str, str]:

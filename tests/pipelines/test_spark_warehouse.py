@@ -73,8 +73,6 @@ def test_a_spark_url_selects_the_lake(tmp_path: Path) -> None:
     assert is_spark(url)
     assert not exists(url)
     assert name(url) == url
-    assert spark_adapter.located("spark://local", tmp_path) == f"spark://local?lake={tmp_path}/lake"
-    assert spark_adapter.located(url, Path("/elsewhere")) == url
     with pytest.raises(spark_adapter.NotSupportedOnSpark, match="not supported on Spark yet: spark://thrift:10000"):
         spark_adapter.lake_of("spark://thrift:10000")
     with pytest.raises(spark_adapter.SparkWarehouseError, match="absolute path"):
