@@ -1,9 +1,12 @@
 """Idempotency-Key handling for every creating POST.
 
-The key is claimed in its own short transaction (so duplicates arriving meanwhile see it in flight),
-then the route's work and the stored response commit together: a resource exists if and only if
-its response is stored. Only successful outcomes are stored; a failed attempt releases the key.
-A claim whose lease ran out (a crashed process) may be taken over by the same request again.
+A request holds its key with a transaction-scoped advisory lock, and the route's work and the stored
+response commit in that same transaction: a resource exists if and only if its response is stored, and
+a failed attempt leaves nothing behind. While the first request with a key runs, a second one gets 409
+`idempotency_key_in_use`; once it committed, a retry replays its answer. The lock dies with its
+transaction, whatever ends it: an error, a crashed API process, a lost connection, PostgreSQL
+restarting. (Before, the claim was a committed row with a 60 s lease: a request cut off by a database
+restart could not release it, and its retries got 409 for up to a minute after the database was back.)
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from api.errors import DomainError
 from api.state import AppState
 
 TTL = timedelta(hours=24)
-LEASE = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
 REPLAY_HEADER = "Idempotent-Replayed"
 
@@ -49,30 +51,19 @@ class IdempotencyKeyInUse(DomainError):
         super().__init__(detail, headers={"Retry-After": "1"})
 
 
-_CLAIM = text(
+_HOLD = text("select pg_try_advisory_xact_lock(hashtextextended(:lock, 0))")
+_STORED = text(
+    "select fingerprint, response_status, response_body from idempotency_keys "
+    "where user_id = :user_id and key = :key and created_at >= now() - cast(:ttl as interval)"
+)
+_STORE = text(
     """
-    insert into idempotency_keys (user_id, key, fingerprint, state, locked_until)
-    values (:user_id, :key, :fingerprint, 'in_flight', now() + cast(:lease as interval))
+    insert into idempotency_keys (user_id, key, fingerprint, response_status, response_body)
+    values (:user_id, :key, :fingerprint, :status, :body)
     on conflict (user_id, key) do update
-       set fingerprint = excluded.fingerprint, state = 'in_flight', created_at = now(),
-           locked_until = excluded.locked_until, response_status = null, response_body = null
-     where idempotency_keys.created_at < now() - cast(:ttl as interval)
-        or (idempotency_keys.state = 'in_flight' and idempotency_keys.locked_until < now()
-            and idempotency_keys.fingerprint = excluded.fingerprint)
-    returning 1
+       set fingerprint = excluded.fingerprint, created_at = now(),
+           response_status = excluded.response_status, response_body = excluded.response_body
     """
-)
-_EXISTING = text(
-    "select fingerprint, state, response_status, response_body from idempotency_keys "
-    "where user_id = :user_id and key = :key"
-)
-_FINISH = text(
-    "update idempotency_keys set state = 'done', response_status = :status, response_body = :body "
-    "where user_id = :user_id and key = :key and fingerprint = :fingerprint"
-)
-_RELEASE = text(
-    "delete from idempotency_keys where user_id = :user_id and key = :key "
-    "and fingerprint = :fingerprint and state = 'in_flight'"
 )
 
 
@@ -102,18 +93,13 @@ class Idempotency:
             "key": key,
             "fingerprint": fingerprint(self.request.method, self.request.url.path, self.request.url.query, body),
         }
-        replay = await self._claim(ident)
-        if replay is not None:
-            return replay
-        try:
-            async with self.db.transaction() as session:
-                result = await work(session)
-                encoded = msgspec.json.encode(result)
-                await session.execute(_FINISH, {**ident, "status": status_code, "body": encoded})
-        except BaseException:
-            async with self.db.transaction() as session:
-                await session.execute(_RELEASE, ident)
-            raise
+        async with self.db.transaction() as session:
+            replay = await self._hold(session, ident)
+            if replay is not None:
+                return replay
+            result = await work(session)
+            encoded = msgspec.json.encode(result)
+            await session.execute(_STORE, {**ident, "status": status_code, "body": encoded})
         return Response(encoded, status_code=status_code, media_type="application/json")
 
     def _key(self) -> str:
@@ -122,26 +108,23 @@ class Idempotency:
             raise IdempotencyKeyRequired(f"Send an Idempotency-Key header of 1 to {MAX_KEY_LENGTH} characters.")
         return key
 
-    async def _claim(self, ident: dict[str, Any]) -> Response[Any] | None:
-        """Claim the key (None) or answer from what is stored; retries once if the row vanished meanwhile."""
-        for _ in range(3):
-            async with self.db.transaction() as session:
-                if (await session.execute(_CLAIM, {**ident, "lease": LEASE, "ttl": TTL})).first() is not None:
-                    return None
-                row = (await session.execute(_EXISTING, ident)).first()
-            if row is None:
-                continue  # released by a failed first attempt between our two statements
-            if row.fingerprint != ident["fingerprint"]:
-                raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
-            if row.state == "in_flight":
-                raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed.")
-            return Response(
-                bytes(row.response_body),
-                status_code=row.response_status,
-                media_type="application/json",
-                headers={REPLAY_HEADER: "true"},
-            )
-        raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed.")
+    async def _hold(self, session: AsyncSession, ident: dict[str, Any]) -> Response[Any] | None:
+        """Hold the key for this transaction (None: the work is this request's to do) or answer from what is stored.
+        A stored answer older than TTL is forgotten: the key may be used again."""
+        lock = f"idempotency:{ident['user_id']}:{ident['key']}"
+        if await session.scalar(_HOLD, {"lock": lock}) is not True:
+            raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed.")
+        row = (await session.execute(_STORED, {**ident, "ttl": TTL})).first()
+        if row is None:
+            return None
+        if row.fingerprint != ident["fingerprint"]:
+            raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
+        return Response(
+            bytes(row.response_body),
+            status_code=row.response_status,
+            media_type="application/json",
+            headers={REPLAY_HEADER: "true"},
+        )
 
 
 async def provide_idempotency(

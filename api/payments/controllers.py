@@ -9,6 +9,7 @@ from litestar import Controller, Request, post
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Parameter, RequestBody, Schema
 
 from api.db.engine import Database
+from api.db.failures import is_connection_failure
 from api.payments import services
 from api.payments.schemas import WebhookReceipt
 from api.state import AppState
@@ -88,5 +89,8 @@ async def _keep_unhandled(db: Database, received: services.Received) -> None:
     try:
         async with db.transaction() as session:
             await services.keep_unhandled(session, received)
-    except Exception:
-        log.exception("stripe event %s could not be kept after its handling failed", received.event.id)
+    except Exception as exc:
+        if not is_connection_failure(exc):
+            log.exception("stripe event %s could not be kept after its handling failed", received.event.id)
+        else:  # an outage: Stripe redelivers the event after the 503, no traceback needed
+            log.warning("stripe event %s not kept: the database is unavailable", received.event.id)

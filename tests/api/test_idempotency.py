@@ -58,25 +58,33 @@ async def test_missing_or_oversized_key_is_400(client: AsyncTestClient[Litestar]
     )
 
 
-async def test_key_in_flight_is_409_and_an_abandoned_claim_is_taken_over(
-    client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection
+async def test_key_in_flight_is_409_and_a_request_cut_off_leaves_it_free(
+    client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection, database_url: str
 ) -> None:
     creator = make_user("creator")
-    first = await client.post("/v1/projects", json=project_body(), headers=creator.posting("key-3"))
-    # Turn the finished key back into a claim held by a live request.
-    await sql.execute(
-        "update idempotency_keys set state = 'in_flight', locked_until = now() + interval '1 minute' "
-        "where key = 'key-3'"
-    )
-    busy = await client.post("/v1/projects", json=project_body(), headers=creator.posting("key-3"))
-    assert_problem(busy, 409, "idempotency_key_in_use")
-    assert busy.headers["Retry-After"] == "1"  # api.md: the client retries in a second
+    holder = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        # A request with key-3 is running: its transaction holds the key.
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute(
+            "select pg_advisory_xact_lock(hashtextextended($1, 0))", f"idempotency:{creator.user_id}:key-3"
+        )
+        busy = await client.post("/v1/projects", json=project_body(), headers=creator.posting("key-3"))
+        assert_problem(busy, 409, "idempotency_key_in_use")
+        assert busy.headers["Retry-After"] == "1"  # api.md: the client retries in a second
+        assert await sql.fetchval("select count(*) from projects") == 0
 
-    # The holder crashed: its lease runs out and the same request may run again.
-    await sql.execute("update idempotency_keys set locked_until = now() - interval '1 second' where key = 'key-3'")
+        # Its connection is cut (a crashed API process, a database restart): the retry runs at once.
+        await sql.execute("select pg_terminate_backend($1)", holder.get_server_pid())
+    finally:
+        holder.terminate()
     retried = await client.post("/v1/projects", json=project_body(), headers=creator.posting("key-3"))
     assert retried.status_code == 201
-    assert retried.json()["project_id"] != first.json()["project_id"]
+    assert "idempotent-replayed" not in retried.headers
+    again = await client.post("/v1/projects", json=project_body(), headers=creator.posting("key-3"))
+    assert again.json() == retried.json()
+    assert again.headers["idempotent-replayed"] == "true"
 
 
 async def test_keys_expire_after_24_hours(

@@ -114,4 +114,4 @@ async def test_a_connection_that_read_the_shutdown_message_but_is_not_closed_is_
             assert reads[-1] == 404, reads
             assert set(reads) <= {404, 503}
             assert (await client.get("/v1/feed", headers=creator.headers)).status_code == 200
-    await asyncio.to_thread(pg_ctl, STOP, pgdata=pgdata, user=server.system_user)
+    await asyncio.to_thread(server.cleanup)  # the last user leaves: stopped, its data kept
