@@ -136,8 +136,9 @@ class Traffic:
                 return current
             time.sleep(0.2)
 
-    def run(self, users: int, days: int) -> TrafficSummary:
-        creators = [self.user(Role.creator) for _ in range(max(2, users // 8))]
+    def create_projects(self, count: int) -> tuple[list[AppClient], list[str]]:
+        """`count` creators, each with a live project of one physical reward tier (in EUR)."""
+        creators = [self.user(Role.creator) for _ in range(count)]
         projects = []
         for n, creator in enumerate(creators):
             creator.register_contact(f"creator{n}@example.org")
@@ -156,6 +157,10 @@ class Traffic:
             )
             response.raise_for_status()
             projects.append(response.json()["project_id"])
+        return creators, projects
+
+    def run(self, users: int, days: int) -> TrafficSummary:
+        creators, projects = self.create_projects(max(2, users // 8))
         self.summary.creators, self.summary.projects = len(creators), projects
         self.summary.uploads.append(
             creators[0].upload_video(b"\x00\x00\x00\x18ftypmp42" + bytes(600_000), "trailer.mp4", projects[0])
