@@ -75,12 +75,8 @@ def replay(
         duplicates = settle(warehouse, run_id, sources, keep_dead) if sources else 0
         rescued = int(warehouse.scalar("select count(*) from raw.events where run_id = ?", [run_id]) or 0)
         replayed = [row[0] for row in rows if (row[1], row[2]) not in still_dead]
-        now = datetime.now(UTC)
-        for dead_letter_id in replayed:
-            warehouse.run(
-                "update marts.dead_letter_events set replayed_at = ?, replay_run_id = ? where dead_letter_id = ?",
-                [now, run_id, dead_letter_id],
-            )
+        marks = {"replayed_at": datetime.now(UTC), "replay_run_id": run_id}
+        warehouse.mark("marts.dead_letter_events", "dead_letter_id", replayed, marks)
     if replayed:
         log = "".join(json.dumps({"dead_letter_id": i, "replay_run_id": run_id}) + "\n" for i in replayed)
         Location(dead_letter_dir).write(f"replays/{run_id}.ndjson", log.encode("utf-8"))

@@ -1,15 +1,16 @@
 """The warehouse port: every writer and reader of the warehouse goes through `Warehouse`, whatever the engine.
 
 SQL given to the port uses `?` placeholders and the dialect the engines share; what differs (bulk loading, the
-catalog, column options, replacing a row by its key: `upsert`) is each adapter's. The ingestion's own tables are
-created by the adapters from SCHEMA, on every engine; what analysts read in `marts` is built by dbt.
+catalog, column options, replacing a row by its key: `upsert`, setting columns on rows by their key: `mark`) is each
+adapter's. The ingestion's own tables are created by the adapters from SCHEMA, on every engine; what analysts read in
+`marts` is built by dbt.
 """
 
 from __future__ import annotations
 
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -223,6 +224,9 @@ def added_columns(found: Iterable[tuple[str, str]]) -> list[str]:
     ]
 
 
+KEYS_PER_STATEMENT = 1000  # `mark`'s keys per update: a statement per key cost a round trip per row
+
+
 class Warehouse(ABC):
     """One open warehouse session. Statements outside `transaction()` commit on their own."""
 
@@ -280,6 +284,20 @@ class Warehouse(ABC):
         statement = f"insert into {table} values ({values}) on conflict ({keys}) do update set {updates}"  # noqa: S608
         for row in rows:
             self.run(statement, row)
+
+    def mark(self, table: str, key: str, keys: Sequence[Any], values: Mapping[str, Any]) -> None:
+        """Set each column of `values` to its value on the rows of `table` whose `key` column is one of `keys`; a key
+        with no row is skipped, and other rows and columns stay as they are (replay marks the dead letters it
+        rescued). `update … where key in (…)` on the SQL engines, a bounded number of keys per statement; an engine
+        without updates rewrites the rows itself."""
+        if not values:
+            return
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        for start in range(0, len(keys), KEYS_PER_STATEMENT):
+            batch = keys[start : start + KEYS_PER_STATEMENT]
+            matches = ", ".join("?" for _ in batch)
+            statement = f"update {table} set {assignments} where {key} in ({matches})"  # noqa: S608 (our own names)
+            self.run(statement, [*values.values(), *batch])
 
     @abstractmethod
     @contextmanager

@@ -171,6 +171,54 @@ def test_deletes_and_upserts_rewrite_only_the_files_they_touch(lake_url: str) ->
         assert files(warehouse)["b"] == after["b"]
 
 
+def test_mark_rewrites_only_the_files_holding_its_keys(lake_url: str, tmp_path: Path) -> None:
+    def catalog() -> dict[str, str]:
+        return dict(json.loads((tmp_path / "lake" / spark_adapter.CATALOG).read_text())["tables"])
+
+    def inodes(warehouse: Warehouse, table: str, key: str) -> dict[str, int]:
+        found = warehouse.rows(f"select {key}, _metadata.file_path from {table}")  # noqa: S608
+        return {value: Path(urlsplit(uri).path).stat().st_ino for value, uri in found}
+
+    with open_warehouse(lake_url) as warehouse:
+        warehouse.load_rows("raw.watermarks", WATERMARKS, [("a", 1), ("b", 2)])
+        warehouse.load_rows("raw.watermarks", WATERMARKS, [("c", 3)])  # a file of its own
+        before = inodes(warehouse, "raw.watermarks", "source")
+        warehouse.mark("raw.watermarks", "source", ["a", "nowhere"], {"position": 10})
+        assert warehouse.rows("select * from raw.watermarks order by source") == [("a", 10), ("b", 2), ("c", 3)]
+        after = inodes(warehouse, "raw.watermarks", "source")
+        assert after["c"] == before["c"]  # untouched: linked, not rewritten
+        assert after["b"] != before["b"]  # rewritten, unchanged, beside a
+
+        committed = catalog()
+        warehouse.mark("raw.watermarks", "source", ["nowhere"], {"position": 0})
+        assert catalog() == committed  # nothing matched: no new snapshot
+        with pytest.raises(warehouse.errors, match="not-null"):
+            warehouse.mark("raw.watermarks", "source", ["b"], {"position": None})
+        with pytest.raises(warehouse.errors, match="duplicate key"):
+            warehouse.mark("raw.watermarks", "source", ["b"], {"source": "c"})
+
+        def killed_midway() -> None:
+            with warehouse.transaction():
+                warehouse.mark("raw.watermarks", "source", ["c"], {"position": 30})
+                assert warehouse.scalar("select position from raw.watermarks where source = 'c'") == 30
+                raise RuntimeError("killed")
+
+        with pytest.raises(RuntimeError, match="killed"):
+            killed_midway()
+        assert catalog() == committed
+        assert warehouse.rows("select * from raw.watermarks order by source") == [("a", 10), ("b", 2), ("c", 3)]
+
+        # A value that moves a row to another partition: its file is written there.
+        moved = datetime(2026, 12, 24, 18, tzinfo=UTC)
+        warehouse.load_rows(
+            "raw.events", EVENT_COLUMNS, [tuple(event("e1", "x", datetime(2026, 12, 1, tzinfo=UTC)).values())]
+        )
+        warehouse.mark("raw.events", "event_id", ["e1"], {"occurred_at": moved})
+        assert warehouse.rows("select occurred_at, event_date from raw.events") == [(moved, date(2026, 12, 24))]
+    files = (tmp_path / "lake" / "raw" / "events" / catalog()["raw.events"]).rglob("*.parquet")
+    assert {file.parent.name for file in files} == {"event_date=2026-12-24"}
+
+
 def test_a_transaction_commits_all_or_nothing(lake_url: str, tmp_path: Path) -> None:
     with open_warehouse(lake_url) as warehouse:
 

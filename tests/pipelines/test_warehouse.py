@@ -1,7 +1,9 @@
-"""The warehouse port on each engine: the ingestion's tables, bulk loads, and a DuckDB file made before the port."""
+"""The warehouse port on each engine: the ingestion's tables, bulk loads, marking rows by their key, and a DuckDB file
+made before the port."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -9,7 +11,7 @@ import pytest
 
 from pipelines.runs import RunStores, ingest_landing_files
 from stores import warehouse
-from stores.warehouse import Warehouse, WarehouseAt, open_warehouse
+from stores.warehouse import Warehouse, WarehouseAt, open_warehouse, port
 from stores.warehouse.port import FINANCE_TABLES
 from tests.pipelines.events import client_event, line
 
@@ -104,3 +106,28 @@ def test_where_a_warehouse_is_named_without_its_password() -> None:
     assert warehouse.name(Path("/data/warehouse.duckdb")) == "warehouse.duckdb"
     assert warehouse.exists("postgresql://etl@db/analytics")
     assert not warehouse.exists(Path("/nonexistent/warehouse.duckdb"))
+
+
+def test_mark_sets_columns_on_the_rows_of_its_keys(warehouse_at: WarehouseAt, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the rows of the keys given change, only in the columns given; a key without a row is no error."""
+    monkeypatch.setattr(port, "KEYS_PER_STATEMENT", 2)  # three statements for these five keys
+    payouts = {"payout_id": "varchar", "status": "varchar", "amount_minor": "bigint", "paid_at": "timestamptz"}
+    paid = datetime(2026, 11, 30, 23, 30, tzinfo=timezone(timedelta(hours=-5)))  # read back as the same instant
+    with open_warehouse(warehouse_at) as store:
+        # In a transaction: PostgreSQL's JSON-lines load loses its rows outside one (its spool empties at commit).
+        with store.transaction():
+            store.load_rows("raw.payouts", payouts, [(f"p{n}", "released", 100 * n, None) for n in range(1, 6)])
+        with store.transaction():
+            store.mark(
+                "raw.payouts", "payout_id", ["p1", "p3", "p4", "p5", "none"], {"status": "paid", "paid_at": paid}
+            )
+        store.mark("raw.payouts", "payout_id", ["p5"], {"status": None})
+        store.mark("raw.payouts", "payout_id", [], {"status": "never"})
+        found = store.rows("select payout_id, status, amount_minor, paid_at from raw.payouts order by payout_id")
+    assert found == [
+        ("p1", "paid", 100, paid),
+        ("p2", "released", 200, None),
+        ("p3", "paid", 300, paid),
+        ("p4", "paid", 400, paid),
+        ("p5", None, 500, paid),
+    ]
