@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import stripe
@@ -212,9 +212,12 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
             for dispute_id in summary.disputes:
                 http.post(f"/v1/disputes/{dispute_id}/acknowledge", headers=ops.auth).raise_for_status()
             balances = http.get("/v1/journal/balances", headers=ops.auth).json()
-            today = datetime.now(UTC).date().isoformat()
+            today = datetime.now(UTC).date()
+            since = today - timedelta(days=days - 1)  # the demo's payments are spread over its days
             check = http.post(
-                "/v1/reconciliation/checks", headers=ops.posting(), json={"from_date": today, "to_date": today}
+                "/v1/reconciliation/checks",
+                headers=ops.posting(),
+                json={"from_date": since.isoformat(), "to_date": today.isoformat()},
             ).json()
             queues = _drained_queues(http, ops)
             provider_balance = _provider_balance(http, ops, payments)  # the worker books Stripe's fees
@@ -236,7 +239,7 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
         for row in balances["balances"]:
             print(f"    {row['account_code']:<22} {row['currency']} {row['balance_minor']:>8}")
         print(
-            "  reconciliation today (API check):",
+            f"  reconciliation {since} to {today} (API check):",
             ", ".join(f"{r['category']}={r['status']}" for r in check["results"]) or "no movements",
         )
         for currency, (ours, theirs, fees) in sorted(provider_balance.items()):

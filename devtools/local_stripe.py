@@ -3,7 +3,8 @@
 `python -m devtools.local_stripe --port 8420` serves it; `serve_in_thread()` runs it inside a
 test process. Unlike `python -m localstripe`, this binds 127.0.0.1 only and never pickles its
 store to /tmp (two runs at once would overwrite each other's state). Its balance reads like
-Stripe's: charge fees, payout and dispute balance transactions (`devtools/local_stripe_accounting.py`).
+Stripe's: charge fees, payout and dispute balance transactions (`devtools/local_stripe_accounting.py`); its test
+clock moves the time of what it creates (`devtools/local_stripe_clock.py`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _app(state_file: Path | None = None) -> Any:
     import localstripe.resources as resources  # a dev dependency: imported only when the emulator runs
     from localstripe.server import app
 
-    from devtools import local_stripe_accounting
+    from devtools import local_stripe_accounting, local_stripe_clock
 
     def dump(store: Any) -> None:
         if state_file is not None:
@@ -37,6 +38,7 @@ def _app(state_file: Path | None = None) -> Any:
     # Ids from the OS, not the global `random` that test frameworks (hypothesis) reseed.
     resources.random = random.SystemRandom()
     local_stripe_accounting.install(app)  # fees, payout and dispute balance transactions, as Stripe records them
+    local_stripe_clock.install(app)  # a test clock for the demo's history; webhooks signed when sent
     return app
 
 

@@ -4,12 +4,15 @@ Creators publish projects (one uploads its video with tus and posts a campaign u
 register where notifications reach them, browse the feed, view projects, tap the CTA and pay on
 Stripe with test cards (one declined), some cancel within the window (refund), one payment is
 disputed, some report a project, and everyone's product events arrive in batches — a few of them
-broken. Browsing sessions are spread over the last `days` days (their events replayed from the app's
-offline queue); a supporter who pays comes back today, since the API dates a payment when its webhook
-arrives. Two projects go viral through a shared link, one recently and one earlier, so that the bitrate
-guardrail caps both and lifts the earlier cap once its supporters arrive. The dispute is opened by the
-local provider, which records its balance transaction and sends the webhook as Stripe does; what Stripe
-would send but the emulator cannot (refunds) is signed with the webhook secret, exactly as Stripe signs it.
+broken. Sessions are spread over the last `days` days (their events replayed from the app's offline
+queue), payments with them: the local provider's test clock is set to the supporter's day, so the
+charge, its balance transaction and its webhook's `created` carry that day, and the API dates the
+payment by it (the webhook itself arrives now, which is when the payment becomes final). Two projects
+go viral through a shared link: one recently, which nobody backs, so that the bitrate guardrail caps it;
+and one earlier, backed in the days after, which the guardrail caps and then lifts. The dispute is
+opened by the local provider, which records its balance transaction and sends the webhook as Stripe
+does; what Stripe would send but the emulator cannot (refunds) is signed with the webhook secret,
+exactly as Stripe signs it.
 """
 
 from __future__ import annotations
@@ -68,28 +71,36 @@ class Traffic:
     settings: Settings
     payments: stripe.StripeClient
     summary: TrafficSummary = field(default_factory=TrafficSummary)
+    days_ago: int = 0  # the local provider's test clock
 
     def user(self, role: Role, days_ago: int = 0) -> AppClient:
         user_id = uuid.uuid4()
         token = issue_token(self.settings.auth, user_id, role, ttl_seconds=6 * 3600)
         return AppClient(http=self.http, token=token, user_id=user_id, days_ago=days_ago)
 
+    def provider_day(self, days_ago: int) -> None:
+        """Set the local provider's test clock `days_ago` days back (0: now): what it creates is dated then."""
+        base = self.settings.stripe.api_base
+        if base is None:
+            raise RuntimeError("the demo's history needs the local provider: set STRIPE_API_BASE to it")
+        httpx.post(f"{base}/_config/clock", json={"offset_seconds": -days_ago * 86_400}).raise_for_status()
+        self.days_ago = days_ago
+
     def stripe_event(self, event_type: str, obj: dict[str, Any]) -> None:
-        """Deliver a Stripe-shaped event signed with the webhook secret (what the emulator cannot send)."""
-        created = int(time.time())
+        """Deliver a Stripe-shaped event signed with the webhook secret (what the emulator cannot send), created on
+        the provider's current day and signed now, as Stripe signs a delivery."""
+        sent = int(time.time())
         payload = json.dumps(
             {
                 "id": f"evt_demo_{uuid.uuid4().hex[:16]}",
                 "object": "event",
                 "type": event_type,
-                "created": created,
+                "created": sent - self.days_ago * 86_400,
                 "data": {"object": obj},
             }
         ).encode()
-        digest = hmac.new(
-            self.settings.stripe.webhook_secret.encode(), f"{created}.".encode() + payload, hashlib.sha256
-        )
-        signature = f"t={created},v1={digest.hexdigest()}"
+        digest = hmac.new(self.settings.stripe.webhook_secret.encode(), f"{sent}.".encode() + payload, hashlib.sha256)
+        signature = f"t={sent},v1={digest.hexdigest()}"
         response = self.http.post(
             WEBHOOK, content=payload, headers={"Stripe-Signature": signature, "Content-Type": "application/json"}
         )
@@ -169,42 +180,48 @@ class Traffic:
         supporters = max(users - len(creators), 1)
         self.summary.supporters = supporters
         disputed = False
-        paid: Counter[str] = Counter()  # projects by supporters whose payment succeeded (a payment_succeeded each)
-        for n in range(supporters):
-            pays = n % 3 != 2
-            # Everyone browses on one of the last `days` days (the app's offline queue replays that session's
-            # events); payments happen now (the API stamps a capture when its webhook arrives), so a supporter
-            # who pays comes back today: browse on day D, back today, which the funnel counts as D's conversion.
-            app = self.user(Role.supporter, days_ago=n % days)
-            app.register_contact(f"supporter{n}@example.org")
-            items = app.browse()
-            project = items[n % len(items)]
-            app.view(project)
-            if pays:
-                app.new_session(days_ago=0)
-                app.track("app_open", {"launch": "cold"})
-                app.view(project, source="notification" if n % 2 else "search")
-                card = "pm_card_chargeCustomerFail" if n % 7 == 4 else "pm_card_visa"
-                support = app.back(project, self.payments, card)
-                if support["status"] != "failed":
-                    paid[project["project_id"]] += 1
-                if support["status"] == "succeeded" and n % 5 == 1:
-                    app.cancel(support["support_id"])
-                    self.refund(support)
-                    support = app.poll(support["support_id"])
-                elif support["status"] == "succeeded" and not disputed and n % 5 == 3:
-                    support = self.dispute(app, support)
-                    self.summary.disputes.append(str(support.get("dispute_id")))
-                    disputed = True
-                self.summary.supports[support["status"]] += 1
-            if n % 4 == 0:
-                report = app.report(project["project_id"], "fraud" if n % 8 == 0 else "spam")
-                self.summary.reports += 1
-                self.summary.reviews_triggered += bool(report["review_triggered"])
-            broken = BROKEN_EVENTS if n == 0 else None
-            self.summary.broken_events += len(broken or [])
-            self.summary.events_landed += app.flush_events(broken)
-        self.guardrail_crowds(days, paid)
+        # The trailer's project goes viral without converting (the guardrail caps it: guardrail_crowds); the next
+        # one's crowd comes `recovery_day` days ago, before any of its payments, which later lift its cap.
+        viral, recovering = projects[0], projects[1] if len(projects) >= 3 and days >= 4 else None
+        recovery_day = min(days - 1, 5)
+        try:
+            for n in range(supporters):
+                pays = n % 3 != 2
+                # Everyone browses on one of the last `days` days (the app's offline queue replays that session's
+                # events); who pays comes back later that day and pays on the provider's clock of that day.
+                app = self.user(Role.supporter, days_ago=n % days)
+                app.register_contact(f"supporter{n}@example.org")
+                items = app.browse()
+                wanted = [p for p in projects if p != viral and (p != recovering or app.days_ago < recovery_day)]
+                choices = [item for item in items if item["project_id"] in wanted] or items
+                project = choices[n % len(choices)]
+                app.view(project)
+                if pays:
+                    self.provider_day(app.days_ago)
+                    app.new_session(days_ago=app.days_ago)
+                    app.track("app_open", {"launch": "cold"})
+                    app.view(project, source="notification" if n % 2 else "search")
+                    card = "pm_card_chargeCustomerFail" if n % 7 == 4 else "pm_card_visa"
+                    support = app.back(project, self.payments, card)
+                    if support["status"] == "succeeded" and n % 5 == 1:
+                        app.cancel(support["support_id"])
+                        self.refund(support)
+                        support = app.poll(support["support_id"])
+                    elif support["status"] == "succeeded" and not disputed and n % 5 == 3:
+                        support = self.dispute(app, support)
+                        self.summary.disputes.append(str(support.get("dispute_id")))
+                        disputed = True
+                    self.summary.supports[support["status"]] += 1
+                if n % 4 == 0:
+                    report = app.report(project["project_id"], "fraud" if n % 8 == 0 else "spam")
+                    self.summary.reports += 1
+                    self.summary.reviews_triggered += bool(report["review_triggered"])
+                broken = BROKEN_EVENTS if n == 0 else None
+                self.summary.broken_events += len(broken or [])
+                self.summary.events_landed += app.flush_events(broken)
+        finally:  # the provider's clock back to now, whatever happened
+            self.provider_day(0)
+        self.guardrail_crowds(viral, days, (recovering, recovery_day) if recovering else None)
 
         update = self.http.post(
             f"/v1/projects/{projects[0]}/updates",
@@ -232,22 +249,19 @@ class Traffic:
         with ThreadPoolExecutor(max_workers=CROWD_CONNECTIONS) as phones:  # many phones at once, as a crowd is
             self.summary.events_landed += sum(phones.map(visit, range(size)))
 
-    def guardrail_crowds(self, days: int, paid: Counter[str]) -> None:
+    def guardrail_crowds(self, viral: str, days: int, recovering: tuple[str, int] | None) -> None:
         """Two projects go viral through share links without converting, so the bitrate guardrail (rule v1)
-        has something to decide: one `capped` recently, whose video stays capped (its recovery window is still
-        open today), and one `recovered` 3 to 6 days ago, which today's supporters bring over the conversion
-        that lifts its cap (its crowd is still in the 7-day window). Needs `days` of history: 2 and 4."""
+        has something to decide: `viral` is capped recently and stays capped (nobody backs it, and its recovery
+        window is still open today); `recovering` is capped on its crowd's day, and the supporters who back it
+        in the days after bring it over the conversion that lifts its cap. Needs `days` of history: 2 and 4."""
         size = guardrail_min_viewers() + 10  # distinct viewers, a little over the rule's minimum
-        capped = self.summary.projects[0]  # the project with the trailer: the feed shows its cap
-        recovering = [(count, p) for p, count in paid.items() if p != capped and count >= 2]
         if days >= 2:
             when = min(days - 1, 2)
-            self.crowd(capped, when, size)
-            self.summary.crowds.append(f"{size} viewers, no supporter, {when} days ago: project {capped}")
-        if days >= 4 and recovering:
-            recovered, when = max(recovering)[1], min(days - 1, 5)
-            self.crowd(recovered, when, size)
+            self.crowd(viral, when, size)
+            self.summary.crowds.append(f"{size} viewers, no supporter, {when} days ago: project {viral}")
+        if recovering:
+            project, when = recovering
+            self.crowd(project, when, size)
             self.summary.crowds.append(
-                f"{size} viewers, no supporter, {when} days ago; {paid[recovered]} supporters today: "
-                f"project {recovered}"
+                f"{size} viewers, no supporter, {when} days ago, supporters after: project {project}"
             )

@@ -19,15 +19,19 @@ OVERLAP = timedelta(hours=1)
 # The first listing starts this long before the journal's first entry: the provider stamps a charge before
 # our webhook books it.
 LEAD = timedelta(days=1)
+# A payment, refund or dispute booked up to this long ago whose transaction is not kept yet widens the listing back
+# to its day: the journal dates it when the provider took the money, and its webhook may come days later (Stripe
+# retries for three), after the listing has moved past that day.
+WAITING_HORIZON = timedelta(days=7)
 
 
 async def sync_provider_fees(db: Database, gateway: PaymentGateway, now: datetime) -> int:
     """Keep the provider's balance transactions created since the last pass and book the fees the journal can
     answer for; how many fees were booked (0 when nothing new was booked, so the worker's drain ends)."""
     async with db.transaction() as session:
-        newest, first_entry = await repo.provider_listing_marks(session)
+        newest, first_entry, waiting = await repo.provider_listing_marks(session, now - WAITING_HORIZON)
     if newest is not None:
-        since = newest - OVERLAP
+        since = min(newest - OVERLAP, waiting - LEAD) if waiting is not None else newest - OVERLAP
     elif first_entry is not None:
         since = first_entry - LEAD
     else:

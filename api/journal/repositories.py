@@ -252,14 +252,26 @@ async def unbooked_fees(session: AsyncSession, sources: Sequence[str] | None, li
     return list(await session.execute(text(query), params))
 
 
-async def provider_listing_marks(session: AsyncSession) -> tuple[datetime | None, datetime | None]:
-    """(the newest kept transaction's time, the journal's first entry with a provider object's time)."""
+# Entries whose provider object has a balance transaction of its own (a charge, a refund, a dispute, a payout).
+_WITH_TRANSACTION = ("support_hold", "refund", "dispute_open", "payout_release")
+
+
+async def provider_listing_marks(
+    session: AsyncSession, horizon: datetime
+) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """(the newest kept transaction's time, the journal's first entry with a provider object's time, the earliest
+    entry since `horizon` whose provider object's transaction is not kept yet)."""
     row = (
         await session.execute(
             text(
                 "select (select max(created) from provider_balance_transactions) as newest, "
-                "(select min(occurred_at) from journal_entries where provider_object_id is not null) as first_entry"
-            )
+                "(select min(occurred_at) from journal_entries where provider_object_id is not null) as first_entry, "
+                "(select min(e.occurred_at) from journal_entries e "
+                " where e.entry_type = any(:kinds) and e.provider_object_id is not null and e.occurred_at >= :horizon"
+                "   and not exists (select 1 from provider_balance_transactions t"
+                "                    where t.source_id = e.provider_object_id)) as waiting"
+            ),
+            {"horizon": horizon, "kinds": list(_WITH_TRANSACTION)},
         )
     ).one()
-    return row.newest, row.first_entry
+    return row.newest, row.first_entry, row.waiting

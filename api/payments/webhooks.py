@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +47,13 @@ class Webhook:
     now: datetime
     disputes: DisputeSettings  # SLA clocks of the disputes opened here
     payout_country: str  # whose business days schedule the payouts
+
+    @property
+    def paid_at(self) -> datetime:
+        """When the provider took the money: its event's time, at the end of that second (Stripe's `created` has
+        whole seconds, and the client's checkout of the same second came before it), never after the event
+        arrived. A webhook redelivered hours later still dates the payment when it happened."""
+        return min(self.now, self.created + timedelta(seconds=1) - timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,7 @@ async def payment_succeeded(hook: Webhook) -> Result:
         hook.session,
         support,
         captured_at=hook.now,
+        paid_at=hook.paid_at,
         charge_id=_id(charge),
         provider_event_id=hook.event_id,
     )
@@ -233,6 +241,7 @@ async def charge_refunded(hook: Webhook) -> Result:
         hook.session,
         support,
         captured_at=hook.now,
+        paid_at=hook.paid_at,
         charge_id=_id(charge.get("id")),
         provider_event_id=hook.event_id,
     )
@@ -282,6 +291,7 @@ async def _dispute_support(hook: Webhook) -> tuple[Support | None, Result | None
         hook.session,
         support,
         captured_at=hook.now,
+        paid_at=hook.paid_at,
         charge_id=_id(obj.get("charge")),
         provider_event_id=hook.event_id,
     )

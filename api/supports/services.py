@@ -358,13 +358,17 @@ async def record_capture(
     support: Support,
     *,
     captured_at: datetime,
+    paid_at: datetime,
     charge_id: str | None,
     provider_event_id: str,
 ) -> None:
     """The money was captured (a succeeded PaymentIntent, or implied by a refund or dispute).
 
-    `captured_at` is when Patronage learned it (webhook time): payouts count business days from it,
-    and it orders `payment_succeeded` after the client's checkout (Stripe's `created` has whole seconds).
+    `captured_at` is when Patronage learned it (webhook time): `succeeded_at`, from which payouts count
+    business days and the cancellation window runs. `paid_at` is when the provider took the money
+    (`Webhook.paid_at`, never after `captured_at`): the journal's `support_hold` and the `payment_succeeded`
+    server event are dated by it, as the provider's balance transaction is, so that a day's payments
+    reconcile and count on the day they were made even when their webhook came later.
     The bookings (idempotent per support) come before the support's own fields change, so the
     handler writes the support row once, when it settles the status.
     """
@@ -374,7 +378,7 @@ async def record_capture(
         "support_hold",
         Cause(
             key=f"support_hold:{support.support_id}",
-            occurred_at=captured_at,
+            occurred_at=paid_at,
             project_id=support.project_id,
             support_id=support.support_id,
             provider_event_id=provider_event_id,
@@ -389,7 +393,7 @@ async def record_capture(
             server_event(
                 "payment_succeeded",
                 cause=str(support.support_id),
-                occurred_at=captured_at,
+                occurred_at=paid_at,
                 user_id=support.supporter_id,
                 project_id=support.project_id,
                 properties={

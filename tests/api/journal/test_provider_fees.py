@@ -170,6 +170,42 @@ async def test_a_dispute_s_fee_comes_with_its_webhook_once_and_a_won_dispute_giv
     assert sum(booked.values()) == 0
 
 
+async def test_a_payment_dated_days_back_after_the_listing_moved_on_still_gets_its_fee(
+    client: AsyncTestClient[Litestar],
+    make_user: MakeUser,
+    db: Database,
+    settings: Settings,
+    empty_provider: str,
+    stripe_client: stripe.StripeClient,
+    stripe_webhooks_to_live_server: str,
+    sql: asyncpg.Connection,
+) -> None:
+    """The listing resumes an hour before the newest transaction it kept. A payment the provider took two days ago
+    whose webhook comes only now is booked on its day (`Webhook.paid_at`), behind that mark: the listing reaches
+    back to it, and its fee is booked."""
+    gateway = PaymentGateway(settings.stripe)
+    await succeeded_support(client, make_user, 2_500, paid_on=stripe_client)
+    assert await sync_provider_fees(db, gateway, datetime.now(UTC)) == 1  # the listing's mark is now
+
+    async with httpx.AsyncClient() as http:  # the provider's test clock: what it creates is dated two days back
+        (await http.post(f"{empty_provider}/_config/clock", json={"offset_seconds": -2 * 86_400})).raise_for_status()
+        try:
+            _, _, _, late_charge = await succeeded_support(client, make_user, 3_000, paid_on=stripe_client)
+        finally:
+            (await http.post(f"{empty_provider}/_config/clock", json={"offset_seconds": 0})).raise_for_status()
+    booked_on = await sql.fetchval(
+        "select occurred_at from journal_entries where entry_type = 'support_hold' and provider_object_id = $1",
+        late_charge,
+    )
+    assert booked_on < datetime.now(UTC) - timedelta(days=1)
+
+    assert await sync_provider_fees(db, gateway, datetime.now(UTC)) == 1
+    fees = {f["provider_object_id"]: f for f in await fee_entries(sql)}
+    assert fees[late_charge]["fee"] == processing_fee(3_000)
+    assert fees[late_charge]["occurred_at"].date() == booked_on.date()
+    assert (await balances(sql))["provider_balance"] == 5_500 - processing_fee(2_500) - processing_fee(3_000)
+
+
 async def test_a_transaction_seen_before_its_charge_is_booked_by_the_charge_s_webhook(
     client: AsyncTestClient[Litestar], make_user: MakeUser, db: Database, sql: asyncpg.Connection
 ) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -79,6 +80,43 @@ async def test_redelivery_is_a_duplicate_with_no_effect(
     assert await sql.fetchval("select count(*) from provider_events") == 1
     assert await sql.fetchval("select count(*) from journal_entries") == 1
     assert await sql.fetchval("select count(*) from support_status_history where source = 'webhook'") == 1
+
+
+async def test_a_late_webhook_dates_the_payment_when_the_provider_took_it(
+    client: AsyncTestClient[Litestar], make_user: MakeUser, sql: asyncpg.Connection
+) -> None:
+    """Stripe retried for two days: the journal and the `payment_succeeded` server event say when the money was
+    taken (the event's second, at its end), while finality, payouts and the cancellation window run from the
+    webhook's arrival. A prompt webhook is dated no later than its arrival."""
+    for days_late in (2, 0):
+        _, supporter, support = await back_project(client, make_user)
+        support_id = support["support_id"]
+        pi = (await confirm(client, supporter, support_id))["checkout"]["payment_intent_id"]
+        created = int(time.time()) - days_late * 86_400
+        intent = se.payment_intent(pi, 2_500, "EUR", support_id, charge=f"ch_late{days_late}")
+        arrived = datetime.now(UTC)
+        assert (await deliver(client, se.event("payment_intent.succeeded", intent, created=created)))["outcome"] == (
+            "applied"
+        )
+        booked = await sql.fetchval(
+            "select occurred_at from journal_entries where entry_type = 'support_hold' and support_id = $1",
+            uuid.UUID(support_id),
+        )
+        succeeded_at = await sql.fetchval(
+            "select succeeded_at from supports where support_id = $1", uuid.UUID(support_id)
+        )
+        landed = [json.loads(raw) for raw in await sql.fetchval("select array_agg(raw) from event_landing")]
+        event = next(
+            e for e in landed if e["event_name"] == "payment_succeeded" and e["properties"]["support_id"] == support_id
+        )
+        assert datetime.fromisoformat(event["occurred_at"]) == booked.replace(
+            microsecond=booked.microsecond // 1000 * 1000
+        )
+        assert succeeded_at >= arrived
+        if days_late:
+            assert booked == datetime.fromtimestamp(created, UTC) + timedelta(seconds=1, microseconds=-1)
+        else:
+            assert datetime.fromtimestamp(created, UTC) <= booked <= succeeded_at
 
 
 async def test_concurrent_deliveries_of_one_event_apply_it_once(
