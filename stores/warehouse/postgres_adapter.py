@@ -64,6 +64,12 @@ class PostgresWarehouse(Warehouse):
     ) -> None:
         if not paths:
             return
+        if self.connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            # Outside `transaction()` each statement commits, and the spool table empties at every commit: the
+            # lines would be gone before the insert reads them. One transaction, as the port promises one load.
+            with self.transaction():
+                self.load_json_lines(table, columns, paths, on_conflict_do_nothing=on_conflict_do_nothing)
+            return
         names = ", ".join(columns)
         with self.connection.cursor() as cursor:
             cursor.execute("create temp table if not exists spool_lines (line text) on commit delete rows")

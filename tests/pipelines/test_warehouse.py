@@ -33,6 +33,19 @@ def test_rows_load_and_read_back_the_same_on_every_engine(warehouse_at: Warehous
             store.rows("select * from marts.funnel_daily")
 
 
+def test_a_load_outside_a_transaction_commits_its_rows(warehouse_at: WarehouseAt) -> None:
+    """Outside `transaction()` a load commits on its own, like any statement (PostgreSQL's spool table, emptied at
+    every commit, lost the lines between the copy and the insert: nothing was loaded, silently)."""
+    columns = dict(list(FINANCE_TABLES["provider_balance_transactions"].items())[:7])
+    rows = [("txn_2", 900, "EUR", "refund", None, "2026-11-03T08:00:00+00:00", "api")]
+    with open_warehouse(warehouse_at) as store:
+        store.load_rows("raw.provider_balance_transactions", columns, rows)
+    with open_warehouse(warehouse_at) as store:
+        assert store.rows("select transaction_id, amount_minor from raw.provider_balance_transactions") == [
+            ("txn_2", 900)
+        ]
+
+
 def test_a_new_warehouse_has_every_finance_table_in_the_extracts_shape(warehouse_at: WarehouseAt) -> None:
     """dbt reads them before any extract has run (a warehouse fed by the ingestion alone)."""
     with open_warehouse(warehouse_at) as store:
