@@ -32,6 +32,7 @@ from api.auth import Role, issue_token
 from api.db import migrate
 from api.db.embedded import start_embedded
 from api.settings import settings_from
+from bench.api_bench import seed
 from bench.server import uvicorn_server
 from tests.conftest import JWT_SECRET, UNBALANCED_ENTRIES, WEBHOOK_SECRET
 from tests.stripe_events import event, payment_intent, sign
@@ -81,38 +82,6 @@ class Load:
             await asyncio.sleep(0.1)
 
 
-async def seed(dsn: str, creator: uuid.UUID, supporter: uuid.UUID) -> tuple[str, str, list[tuple[str, str]]]:
-    """A project with a tier and SUPPORTS confirmed supports awaiting their payment's webhook."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        project_id, tier_id = uuid.uuid4(), uuid.uuid4()
-        await conn.execute(
-            "insert into projects (project_id, creator_id, title, description, currency, goal_minor) "
-            "values ($1, $2, 'Restarts', '', 'EUR', 100000)",
-            project_id,
-            creator,
-        )
-        await conn.execute(
-            "insert into reward_tiers (tier_id, project_id, position, title, amount_minor, reward_type) "
-            "values ($1, $2, 0, 'Tier', 1000, 'physical')",
-            tier_id,
-            project_id,
-        )
-        policy = json.dumps(
-            {"policy_version": "v1", "reward_type": "physical", "cancellation_window_hours": 48, "refund_policy": "x"}
-        )
-        supports = [(uuid.uuid4(), f"pi_restart_{uuid.uuid4().hex[:16]}") for _ in range(SUPPORTS)]
-        await conn.executemany(
-            "insert into supports (support_id, project_id, tier_id, supporter_id, amount_minor, currency, status, "
-            "policy_snapshot, payment_intent_id, confirmed_at, expires_at) values ($1, $2, $3, $4, 1000, 'EUR', "
-            "'pending_payment', $5::jsonb, $6, now(), now() + interval '1 day')",
-            [(s, project_id, tier_id, supporter, policy, pi) for s, pi in supports],
-        )
-        return str(project_id), str(tier_id), [(str(s), pi) for s, pi in supports]
-    finally:
-        await conn.close()
-
-
 def product_event(user_id: uuid.UUID, project_id: str) -> dict[str, object]:
     return {
         "event_id": str(uuid.uuid4()),
@@ -147,7 +116,7 @@ async def test_the_api_keeps_its_contract_while_postgresql_restarts(tmp_path: Pa
     }
     settings = settings_from(env)
     creator, supporter = uuid.uuid4(), uuid.uuid4()
-    project_id, tier_id, supports = await seed(dsn, creator, supporter)
+    project_id, tier_id, supports = await seed(dsn, creator, supporter, SUPPORTS)  # confirmed, awaiting webhooks
     auth = {"Authorization": f"Bearer {issue_token(settings.auth, supporter, Role.supporter)}"}
     load = Load()
     stops: list[float] = []  # time.monotonic() as each stop began
