@@ -97,6 +97,17 @@ class DisputeSettings:
     escalation_minor: int = 50_000
 
 
+DAGSTER_EXECUTORS = ("in_process", "multiprocess")
+
+
+@dataclass(frozen=True)
+class DagsterSettings:
+    """How Dagster runs the jobs: every job's executor, and where its instance keeps runs and event logs."""
+
+    executor: str = "in_process"  # or multiprocess: each step in a process of its own
+    storage_url: str | None = field(default=None, repr=False)  # None: SQLite under $PATRONAGE_DATA_DIR/dagster
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: str
@@ -108,6 +119,7 @@ class Settings:
     payout_country: str
     dead_letter_alert_rate: float = 0.01
     disputes: DisputeSettings = field(default_factory=DisputeSettings)
+    dagster: DagsterSettings = field(default_factory=DagsterSettings)
 
     @property
     def auto_migrate(self) -> bool:
@@ -253,6 +265,17 @@ def _push_environment(env: dict[str, str]) -> str:
     return value
 
 
+def _dagster_settings(env: dict[str, str]) -> DagsterSettings:
+    executor = env.get("PATRONAGE_DAGSTER_EXECUTOR", "").strip() or "in_process"
+    if executor not in DAGSTER_EXECUTORS:
+        raise ConfigError(
+            f"PATRONAGE_DAGSTER_EXECUTOR must be one of {', '.join(DAGSTER_EXECUTORS)} (got {executor!r})"
+        )
+    # Dagster connects through SQLAlchemy, whose bare postgresql:// means psycopg 3; psycopg2 is the driver installed.
+    storage = env.get("PATRONAGE_DAGSTER_STORAGE_URL", "").strip()
+    return DagsterSettings(executor, _check_url("PATRONAGE_DAGSTER_STORAGE_URL", storage, ("postgresql+psycopg2",)))
+
+
 def settings_from(env: dict[str, str]) -> Settings:
     """Build and validate settings from a mapping (the environment, or a test's own)."""
     environment = env.get("PATRONAGE_ENV", "dev")
@@ -314,6 +337,7 @@ def settings_from(env: dict[str, str]) -> Settings:
         payout_country=country,
         dead_letter_alert_rate=alert_rate,
         disputes=_dispute_settings(env),
+        dagster=_dagster_settings(env),
     )
 
 

@@ -13,19 +13,42 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.settings import Settings
+from api.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from dagster import DagsterEvent, Definitions
 
 
+GENERATED = "# Written by patronage from its settings (PATRONAGE_DAGSTER_STORAGE_URL); rewritten when they change.\n"
+NO_TELEMETRY = "telemetry:\n  enabled: false\n"  # no usage statistics sent (nor banner shown)
+
+
+def dagster_instance_yaml(settings: Settings) -> str:
+    """dagster.yaml for the settings: runs, event logs and schedules in PostgreSQL when PATRONAGE_DAGSTER_STORAGE_URL
+    is set (the file names the variable, never its value: Dagster reads it from each process's environment), else
+    Dagster's default, SQLite files beside the file."""
+    if settings.dagster.storage_url is None:
+        return GENERATED + NO_TELEMETRY
+    postgres = "storage:\n  postgres:\n    postgres_url:\n      env: PATRONAGE_DAGSTER_STORAGE_URL\n"
+    return GENERATED + postgres + NO_TELEMETRY
+
+
 def prepare_dagster_home(settings: Settings) -> Path:
-    """Dagster's home: $DAGSTER_HOME when set, else one under the data dir; the embedded DB migrated."""
+    """Dagster's home: $DAGSTER_HOME when set, else one under the data dir whose dagster.yaml the settings write
+    (one written by hand, without the first line above, is left as it is); the embedded DB migrated."""
+    storage = settings.dagster.storage_url
+    if storage is not None and os.environ.get("PATRONAGE_DAGSTER_STORAGE_URL") != storage:
+        raise ConfigError(
+            "PATRONAGE_DAGSTER_STORAGE_URL must be in the environment, not only in .env: dagster.yaml names the "
+            "variable, and every Dagster process (webserver, daemon, code server, run) reads it from its environment"
+        )
     home = settings.paths.data_dir / "dagster"
     home.mkdir(parents=True, exist_ok=True)
-    instance = home / "dagster.yaml"  # default instance: runs and event logs stored under this folder
-    if not instance.exists() or not instance.read_text().strip():  # no usage statistics sent (nor banner shown)
-        instance.write_text("telemetry:\n  enabled: false\n")
+    instance = home / "dagster.yaml"
+    written = instance.read_text() if instance.exists() else ""
+    ours = written.strip() in ("", NO_TELEMETRY.strip()) or written.startswith(GENERATED)  # or empty
+    if ours and written != (wanted := dagster_instance_yaml(settings)):
+        instance.write_text(wanted)
     if settings.auto_migrate:
         from api.db.engine import resolve_database_url
         from api.db.migrate import upgrade

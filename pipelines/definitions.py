@@ -10,10 +10,12 @@ from dagster import (
     AssetSelection,
     Definitions,
     EnvVar,
+    ExecutorDefinition,
     ScheduleDefinition,
     define_asset_job,
     definitions,
     in_process_executor,
+    multiprocess_executor,
 )
 from dagster_dbt import DbtCliResource
 
@@ -28,6 +30,7 @@ from pipelines.ingestion import default_workers
 from pipelines.project import DBT_EXECUTABLE, dbt_project
 from pipelines.resources import OpsAlerts, PatronageConfig
 from pipelines.sensors import landing_files_sensor
+from stores.warehouse import is_postgres, is_spark
 
 ingestion_job = define_asset_job("ingestion_job", selection=AssetSelection.groups("ingestion"))
 analytics_job = define_asset_job(
@@ -69,10 +72,24 @@ def resources_for(settings: Settings) -> dict[str, Any]:
     }
 
 
-def definitions_with(resources: Mapping[str, Any]) -> Definitions:
-    """Every asset, job, schedule and sensor, run with `resources` (tests and the CLI give their own)."""
+def executor_for(settings: Settings) -> ExecutorDefinition:
+    """Every job's executor, as PATRONAGE_DAGSTER_EXECUTOR says: `in_process` runs a job's steps one by one in the
+    run's process; `multiprocess` runs each step in a process of its own, several at once on PostgreSQL and Spark.
+    On DuckDB one at a time: every step opens the warehouse file (the checks, the docs, the caps and the dashboards
+    read it), and a process that has it open for writing locks every other process out, readers too."""
+    if settings.dagster.executor == "in_process":
+        return in_process_executor
+    where = settings.paths.warehouse_at
+    if is_postgres(where) or is_spark(where):
+        return multiprocess_executor  # up to one step per core
+    return multiprocess_executor.configured({"max_concurrent": 1}, name="multiprocess_one_step_at_a_time")
+
+
+def definitions_with(resources: Mapping[str, Any], executor: ExecutorDefinition = in_process_executor) -> Definitions:
+    """Every asset, job, schedule and sensor, run with `resources` (tests and the CLI give their own), each job on
+    `executor` (in-process by default: DuckDB has one writer at a time, so a job's steps run one by one)."""
     return Definitions(
-        executor=in_process_executor,  # DuckDB has one writer at a time: a job's steps run one by one, in one process
+        executor=executor,
         assets=[
             landing_table_events,
             landing_file_events,
@@ -96,4 +113,5 @@ def definitions_with(resources: Mapping[str, Any]) -> Definitions:
 @definitions
 def defs() -> Definitions:
     """What Dagster loads: the settings are read once, when the code location loads (never at import)."""
-    return definitions_with(resources_for(load_settings()))
+    settings = load_settings()
+    return definitions_with(resources_for(settings), executor_for(settings))
