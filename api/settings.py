@@ -150,8 +150,10 @@ def _check_url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | 
 
 def _warehouse_url(value: str | None, data_dir: Path) -> str | None:
     """PATRONAGE_WAREHOUSE_URL: a PostgreSQL database, or `spark://local[?lake=/abs/dir&cores=N]`, a lake of Parquet
-    tables under a local Spark session, its lake `data_dir`/lake unless named: the one place a Spark URL gets its
-    lake (stores/warehouse/spark_adapter.py reads it with `lake_of`)."""
+    tables under a local Spark session, or `spark://HOST:PORT[?lake=…&cores=N]`, the same lake under a Spark
+    standalone cluster's master (the lake then a path every worker sees, `cores` the most the session takes); its
+    lake `data_dir`/lake unless named: the one place a Spark URL gets its lake (stores/warehouse/spark_adapter.py
+    reads it with `lake_of`)."""
     if not value or urlsplit(value).scheme != "spark":
         return _check_url("PATRONAGE_WAREHOUSE_URL", value, ("postgresql", "postgres", "spark"))
     parts = urlsplit(value)
@@ -159,8 +161,12 @@ def _warehouse_url(value: str | None, data_dir: Path) -> str | None:
     query.setdefault("lake", str(data_dir / "lake"))
     unknown = sorted(set(query) - {"lake", "cores"})
     cores = query.get("cores", "*")
-    if parts.netloc != "local" or parts.path not in ("", "/"):
-        problem = f"a Spark Thrift server or cluster ({parts.netloc!r}) is not supported yet: use spark://local"
+    try:
+        cluster = parts.netloc != "local" and bool(parts.hostname) and parts.port is not None
+    except ValueError:  # a port that is not a number
+        cluster = False
+    if (parts.netloc != "local" and not cluster) or parts.path not in ("", "/"):
+        problem = f"{parts.netloc!r} is neither `local` nor a cluster's master as HOST:PORT"
     elif unknown:
         problem = f"unknown parameter {unknown[0]!r}"
     elif not Path(query["lake"]).is_absolute():
@@ -168,8 +174,10 @@ def _warehouse_url(value: str | None, data_dir: Path) -> str | None:
     elif not (cores == "*" or (cores.isdigit() and int(cores) >= 1)):
         problem = f"cores must be a whole number at least 1, or * (got {cores!r})"
     else:
-        return f"spark://local?{urlencode(query, safe='/')}"
-    raise ConfigError(f"PATRONAGE_WAREHOUSE_URL: {problem} (spark://local?lake=/abs/dir&cores=N)")
+        return f"spark://{parts.netloc}?{urlencode(query, safe='/')}"
+    raise ConfigError(
+        f"PATRONAGE_WAREHOUSE_URL: {problem} (spark://local?lake=/abs/dir&cores=N, or spark://HOST:PORT?lake=…)"
+    )
 
 
 def _location(env: dict[str, str], name: str, default: Path) -> Path | str:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from dagster_dbt import DbtProject
 
-from stores.warehouse import WarehouseAt, is_postgres
+from stores.warehouse import WarehouseAt, is_postgres, is_spark
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
@@ -79,6 +79,10 @@ def dbt_profile(warehouse: WarehouseAt) -> dict[str, Any]:
     if is_postgres(warehouse):
         connection: dict[str, Any] = postgres_connection(str(warehouse))
         output = {"type": "postgres", **connection, "port": int(connection["port"]), "schema": "public"}
+    elif is_spark(warehouse):
+        # In dbt's own process, on the session that registered the lake's tables (pipelines/dbt_spark.py); the lake
+        # is named for the parse state's key only (host is dbt-spark's required field, unused by `session`).
+        output = {"type": "spark", "method": "session", "host": str(warehouse), "schema": "main"}
     else:
         output = {"type": "duckdb", "path": str(Path(warehouse).absolute())}  # dbt runs in dbt_project/
     return {"patronage": {"target": output["type"], "outputs": {output["type"]: {**output, "threads": 2}}}}
@@ -136,6 +140,14 @@ def dbt_target(warehouse: WarehouseAt, folder: Path) -> Iterator[Path]:
             shutil.rmtree(stale.parent, ignore_errors=True)
 
 
+def dbt_command(warehouse: WarehouseAt) -> list[str]:
+    """How dbt is started for `warehouse`: the environment's dbt, or on Spark the entry point that registers the
+    lake's tables before dbt runs in its process and publishes the tables it built afterwards."""
+    if is_spark(warehouse):
+        return [sys.executable, "-m", "pipelines.dbt_spark", str(warehouse)]
+    return [DBT_EXECUTABLE]
+
+
 def _dbt(
     warehouse: WarehouseAt,
     scratch: Path,
@@ -147,7 +159,7 @@ def _dbt(
     """dbt `arguments` on `warehouse` outside Dagster with the asset's profile, and target and logs under `scratch`."""
     with dbt_profiles_dir(warehouse) as profiles, dbt_target(warehouse, scratch / "target") as target:
         command = [
-            DBT_EXECUTABLE,
+            *dbt_command(warehouse),
             *arguments,
             "--project-dir",
             str(DBT_PROJECT_DIR),

@@ -21,7 +21,7 @@ steps as (
         cast({{ k }} as bigint) as step_index,
         '{{ steps[k - 1] }}' as step_name,
         users_{{ k }} as users,
-        {% if k == 1 %}cast(1.0 as double precision){% else %}{{ ratio('users_' ~ k, 'users_' ~ (k - 1)) }}{% endif %} as conversion_from_previous,
+        {% if k == 1 %}cast(1.0 as {{ double_type() }}){% else %}{{ ratio('users_' ~ k, 'users_' ~ (k - 1)) }}{% endif %} as conversion_from_previous,
         {{ ratio('users_' ~ k, 'users_1') }} as conversion_from_start
     from reached
     {% if not loop.last %}union all{% endif %}

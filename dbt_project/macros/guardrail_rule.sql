@@ -33,9 +33,9 @@
 {% macro guardrail_target_level(current_level, viewers, conversion_rate) -%}
     case
         when {{ viewers }} < {{ var('guardrail_min_viewers') }} or {{ conversion_rate }} is null then {{ current_level }}
-        when {{ conversion_rate }} < cast({{ var('guardrail_cap_360p_below') }} as double precision) then 2
-        when {{ conversion_rate }} < cast({{ var('guardrail_cap_540p_below') }} as double precision) then 1
-        when {{ conversion_rate }} < cast({{ var('guardrail_hold_540p_below') }} as double precision)
+        when {{ conversion_rate }} < cast({{ var('guardrail_cap_360p_below') }} as {{ double_type() }}) then 2
+        when {{ conversion_rate }} < cast({{ var('guardrail_cap_540p_below') }} as {{ double_type() }}) then 1
+        when {{ conversion_rate }} < cast({{ var('guardrail_hold_540p_below') }} as {{ double_type() }})
             then case when {{ current_level }} < 1 then {{ current_level }} else 1 end
         else 0
     end

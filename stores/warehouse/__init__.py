@@ -1,8 +1,8 @@
 """The warehouse: one port (`Warehouse`), one adapter per engine, chosen by where the warehouse is.
 
 A path is a DuckDB file (the embedded default); `postgresql://…` is a PostgreSQL database; `spark://local?lake=…`
-is a lake of Parquet tables under a local Spark session (the ingestion and the dead-letter replay run there, dbt not
-yet: spark_adapter.py).
+(or `spark://HOST:PORT?lake=…`, a standalone cluster's master) is a lake of Parquet tables under a Spark session
+(spark_adapter.py; dbt builds there through pipelines/dbt_spark.py).
 Adding an engine is one adapter module and one branch of `open_warehouse`.
 """
 

@@ -1,14 +1,17 @@
-"""The Spark adapter: the warehouse as Parquet tables in a lake, queried by a local Spark session (second increment:
-the ingestion and the dead-letter replay run on it; dbt does not yet).
+"""The Spark adapter: the warehouse as Parquet tables in a lake, queried by a local Spark session (the ingestion and
+the dead-letter replay run on it; dbt builds on it through pipelines/dbt_spark.py, which `publish`es what it built).
 
 `spark://local?lake=/abs/dir` runs Spark in this process (pyspark's own jars, Java 17) over the lake `dir`; the
-settings give `$PATRONAGE_DATA_DIR/lake` (api/settings.py). `spark://HOST:PORT` (a Thrift server or cluster) is not
-supported yet and says so.
+settings give `$PATRONAGE_DATA_DIR/lake` (api/settings.py). `spark://HOST:PORT?lake=/abs/dir` makes this process the
+driver of a Spark standalone cluster whose master listens there: its executors do the work, so the lake must be a
+path every worker sees at the same place (a shared filesystem), and their Python the driver's (`PYSPARK_PYTHON`);
+`cores` caps what the session takes of the cluster (`spark.cores.max`).
 
 The catalog is the lake itself. Spark's embedded Derby metastore admits one process at a time (a second one fails
 with "Another instance of Derby may have already booted the database"), and the pipeline, dbt and an analyst's
 reader are three processes; so the session keeps an in-memory catalog, and every process that opens the lake
-registers its tables from `_catalog.json`, which names each table's current snapshot:
+registers its tables from `_catalog.json`, which names each table's current snapshot (dbt's tables too, their
+columns read from their files: `register_published`):
 
     <lake>/_catalog.json                       {"tables": {"raw.events": "s-<time>-<pid>-<random>", ...}}
     <lake>/raw/events/s-…/event_date=…/*.parquet   one directory per snapshot; raw.events partitioned by event date
@@ -51,7 +54,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
@@ -160,16 +163,23 @@ def tables() -> tuple[list[str], dict[str, Table]]:
 
 
 def lake_of(url: str) -> Path:
-    """The lake of a `spark://local?lake=…` URL."""
-    parts = urlsplit(url)
-    if parts.hostname != "local":
-        raise NotSupportedOnSpark(
-            f"{parts.scheme}://{parts.netloc} (a Spark Thrift server or cluster); use spark://local"
-        )
-    lake = parse_qs(parts.query).get("lake", [""])[-1]
+    """The lake of a `spark://local?lake=…` or `spark://HOST:PORT?lake=…` URL."""
+    lake = parse_qs(urlsplit(url).query).get("lake", [""])[-1]
     if not lake or not Path(lake).is_absolute():
         raise SparkWarehouseError(f"{url} needs its lake as an absolute path: spark://local?lake=/path/to/lake")
     return Path(lake)
+
+
+def master_of(url: str) -> tuple[str, dict[str, str]]:
+    """Spark's master for `url` and the session settings it needs: `local[cores]` in this process, or the cluster's
+    `spark://HOST:PORT` with `cores` as the most the session may take."""
+    parts = urlsplit(url)
+    cores = parse_qs(parts.query).get("cores", ["*"])[-1]
+    if parts.netloc == "local":
+        return f"local[{cores}]", {}
+    if not parts.hostname or parts.port is None:
+        raise SparkWarehouseError(f"{url}: a Spark master is spark://local or spark://HOST:PORT")
+    return f"spark://{parts.netloc}", ({} if cores == "*" else {"spark.cores.max": cores})
 
 
 def _catalog(lake: Path) -> dict[str, str]:
@@ -484,23 +494,62 @@ class SparkWarehouse(Warehouse):
                 raise SparkWarehouseError(f"duplicate key {tuple(clash[:-1])} violates {table.name}'s primary key")
 
     def _commit(self, staged: dict[str, _Staged]) -> None:
-        if not staged:
-            return
-        with _locked(self.lake):
-            current = _catalog(self.lake)
-            moved = [name for name, one in staged.items() if current.get(name) != one.base]
-            if moved:
-                raise SparkWarehouseError(f"another writer committed {', '.join(moved)} meanwhile: run again")
-            previous = dict(current)
-            current.update({name: one.snapshot for name, one in staged.items()})
-            pending = self.lake / f"{CATALOG}.{uuid.uuid4().hex[:8]}.tmp"
-            with pending.open("w") as handle:
-                json.dump({"tables": current, "previous": previous}, handle, indent=1, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(pending, self.lake / CATALOG)
+        _commit(self.lake, staged)
+
+
+def _commit(lake: Path, staged: dict[str, _Staged]) -> None:
+    """Every table of `staged` at its new snapshot in `_catalog.json` at once, unless another writer moved one."""
+    if not staged:
+        return
+    with _locked(lake):
+        current = _catalog(lake)
+        moved = [name for name, one in staged.items() if current.get(name) != one.base]
+        if moved:
+            raise SparkWarehouseError(f"another writer committed {', '.join(moved)} meanwhile: run again")
+        previous = dict(current)
+        current.update({name: one.snapshot for name, one in staged.items()})
+        pending = lake / f"{CATALOG}.{uuid.uuid4().hex[:8]}.tmp"
+        with pending.open("w") as handle:
+            json.dump({"tables": current, "previous": previous}, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(pending, lake / CATALOG)
+    for name, one in staged.items():
+        _remove_unreferenced(lake, name, keep={one.snapshot, one.base or ""})
+
+
+def publish(lake: Path, built: Mapping[str, Path]) -> None:
+    """Tables written elsewhere on the lake's disk (dbt's build directory: `schema.table` -> its directory of Parquet
+    files) as their tables' next snapshots, all committed at once: readers see the previous ones until then."""
+    staged: dict[str, _Staged] = {}
+    current = _catalog(lake)
+    try:
+        for name, folder in built.items():
+            one = staged[name] = _Staged(current.get(name), _snapshot_id())
+            target = lake.joinpath(*name.split("."), one.snapshot)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folder.rename(target)  # one rename per table: the same disk, nothing copied
+        _commit(lake, staged)
+    except BaseException:
         for name, one in staged.items():
-            _remove_unreferenced(self.lake, name, keep={one.snapshot, one.base or ""})
+            shutil.rmtree(lake.joinpath(*name.split("."), one.snapshot), ignore_errors=True)
+        raise
+
+
+def register_published(spark: SparkSession, lake: Path, skip: Iterable[str] = ()) -> list[str]:
+    """The lake's other tables (dbt's, published by `publish`) in this session's catalog at their committed
+    snapshots, their columns read from their Parquet files; those in `skip` left as they are."""
+    registered = []
+    for name, snapshot in sorted(_catalog(lake).items()):
+        if name in set(skip):
+            continue
+        location = lake.joinpath(*name.split("."), snapshot)
+        with _spark_errors():
+            spark.sql(f"create database if not exists {name.split('.')[0]}")
+            spark.sql(f"drop table if exists {name}")
+            spark.sql(f"create table {name} using parquet location '{location}'")
+        registered.append(name)
+    return registered
 
 
 def _partition(table: Table) -> list[str] | None:
@@ -539,13 +588,17 @@ def _spark_errors() -> Iterator[None]:
 _open: list[Path] = []  # the lake this process has open: one, since the session's catalog is shared
 
 
-def session(cores: str = "*") -> SparkSession:
-    """The process's Spark session: started once (about 10 s), then reused by every open of a lake."""
+def session(cores: str = "*", *, master: str | None = None, settings: dict[str, str] | None = None) -> SparkSession:
+    """The process's Spark session: started once (about 10 s), then reused by every open of a lake. Local on `cores`
+    unless a `master` (and its `settings`: `master_of`) is given."""
     from pyspark.sql import SparkSession
 
+    builder = SparkSession.builder
+    for key, value in (settings or {}).items():
+        builder = builder.config(key, value)
     with _spark_errors():
         session = (
-            SparkSession.builder.master(f"local[{cores}]")
+            builder.master(master or f"local[{cores}]")
             .appName("patronage")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")  # the pipeline reports its own progress
@@ -567,8 +620,8 @@ def connect(url: str) -> Iterator[SparkWarehouse]:
     if _open:
         raise NotSupportedOnSpark(f"a second open warehouse in one process ({_open[0]} is open)")
     lake.mkdir(parents=True, exist_ok=True)
-    cores = parse_qs(urlsplit(url).query).get("cores", ["*"])[-1]
-    spark = session(cores)
+    master, settings = master_of(url)
+    spark = session(master=master, settings=settings)
     schemas, found = tables()
     warehouse = SparkWarehouse(spark, lake, found)
     _open.append(lake)
@@ -585,6 +638,7 @@ def connect(url: str) -> Iterator[SparkWarehouse]:
             for name, table in found.items():
                 spark.sql(f"drop table if exists {name}")  # another lake's, earlier in this process (external)
                 spark.sql(table.ddl(warehouse._directory(name, committed[name])))
+        register_published(spark, lake, skip=found)
         yield warehouse
     finally:
         _open.remove(lake)

@@ -159,11 +159,14 @@ _built: dict[str, WarehouseAt] = {}  # per engine, for the whole session: the da
 def marts_warehouse(
     engine: str, tmp_path_factory: pytest.TempPathFactory, admin_url: str, worker_id: str
 ) -> WarehouseAt:
-    """The corpus built on `engine` (a DuckDB file, or a PostgreSQL database of its own on the test server)."""
+    """The corpus built on `engine` (a DuckDB file, a PostgreSQL database of its own on the test server, or a Spark
+    lake: the caller has started the Spark session)."""
     if engine not in _built:
         scratch = tmp_path_factory.mktemp(f"marts-corpus-{engine}")
         warehouse: WarehouseAt = scratch / "warehouse.duckdb"
-        if engine == "postgres":
+        if engine == "spark":  # not one of ENGINES: its tests ask for it (tests/pipelines/test_spark_dbt.py)
+            warehouse = f"spark://local?lake={scratch / 'lake'}&cores=2"
+        elif engine == "postgres":
             prefix = os.environ.get("PATRONAGE_TEST_DB_PREFIX", "patronage_test")
             warehouse = _dsn(asyncio.run(recreate_database(admin_url, f"{prefix}_marts_{worker_id}")))
         where = LocalRunStores(warehouse, scratch / "dead_letter", scratch / "landing", oltp_dsn="")

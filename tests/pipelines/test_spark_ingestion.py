@@ -116,8 +116,14 @@ def test_the_settings_select_a_spark_lake(tmp_path: Path) -> None:
     assert resolved == f"spark://local?lake={tmp_path / 'lake'}"
     assert spark_adapter.lake_of(str(resolved)) == tmp_path / "lake"
     assert warehouse_url("spark://local?lake=/srv/lake&cores=2") == "spark://local?lake=/srv/lake&cores=2"
+    cluster = warehouse_url("spark://spark-master.internal:7077?lake=/mnt/lake")  # a standalone cluster's master
+    assert cluster == "spark://spark-master.internal:7077?lake=/mnt/lake"
+    assert spark_adapter.master_of(str(cluster)) == ("spark://spark-master.internal:7077", {})
+    assert spark_adapter.master_of("spark://m:7077?lake=/l&cores=8") == ("spark://m:7077", {"spark.cores.max": "8"})
+    assert spark_adapter.master_of(str(resolved)) == ("local[*]", {})
     for bad, problem in (
-        ("spark://thrift.internal:10000", "Thrift server or cluster"),
+        ("spark://spark-master.internal", "neither `local` nor a cluster's master as HOST:PORT"),
+        ("spark://spark-master.internal:port", "neither `local` nor a cluster's master as HOST:PORT"),
         ("spark://local?lake=relative/lake", "lake must be an absolute path"),
         ("spark://local?cores=0", "cores must be a whole number"),
         ("spark://local?lakes=/srv/lake", "unknown parameter 'lakes'"),

@@ -73,8 +73,9 @@ def test_a_spark_url_selects_the_lake(tmp_path: Path) -> None:
     assert is_spark(url)
     assert not exists(url)
     assert name(url) == url
-    with pytest.raises(spark_adapter.NotSupportedOnSpark, match="not supported on Spark yet: spark://thrift:10000"):
-        spark_adapter.lake_of("spark://thrift:10000")
+    assert spark_adapter.lake_of("spark://master:7077?lake=/mnt/lake") == Path("/mnt/lake")
+    with pytest.raises(spark_adapter.SparkWarehouseError, match="absolute path"):
+        spark_adapter.lake_of("spark://master:7077")
     with pytest.raises(spark_adapter.SparkWarehouseError, match="absolute path"):
         spark_adapter.lake_of("spark://local?lake=relative/lake")
 

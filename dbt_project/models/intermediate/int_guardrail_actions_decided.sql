@@ -66,8 +66,8 @@ final as (
         windows.conversion_rate,
         windows.delivered_gb,
         -- The window's delivery scaled to a month, times the bitrate fraction the new top rendition saves.
-        windows.delivered_gb * {{ days_per_month }} / cast({{ var('guardrail_window_days') }} as double precision)
-            * (1 - cast({{ guardrail_level_attribute('changes.level', 'nominal_kbps') }} as double precision)
+        windows.delivered_gb * {{ days_per_month }} / cast({{ var('guardrail_window_days') }} as {{ double_type() }})
+            * (1 - cast({{ guardrail_level_attribute('changes.level', 'nominal_kbps') }} as {{ double_type() }})
                 / {{ guardrail_level_attribute('changes.previous_level', 'nominal_kbps') }})
             as est_monthly_savings_gb,
         cast('v1' as varchar(8)) as rule_version

@@ -66,7 +66,7 @@ deliveries as (
     select
         evaluation_days.project_id,
         evaluation_days.evaluated_on,
-        cast(coalesce(sum(delivery_days.bytes_delivered), 0) as double precision) / cast(1e9 as double precision)
+        cast(coalesce(sum(delivery_days.bytes_delivered), 0) as {{ double_type() }}) / cast(1e9 as {{ double_type() }})
             as delivered_gb
     from evaluation_days
     left join delivery_days

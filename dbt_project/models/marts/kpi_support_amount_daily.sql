@@ -11,7 +11,7 @@ final as (
         currency,
         count(*) as supports,
         cast(sum(amount_minor) as bigint) as gross_amount_minor,  -- sum(bigint) is HUGEINT on DuckDB, numeric on PostgreSQL
-        avg(cast(amount_minor as double precision)) as average_support_amount_minor
+        avg(cast(amount_minor as {{ double_type() }})) as average_support_amount_minor
     from supports
     group by event_date, currency
 )
