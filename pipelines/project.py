@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -91,10 +92,23 @@ def dbt_profile(warehouse: WarehouseAt) -> dict[str, Any]:
 @contextmanager
 def dbt_profiles_dir(warehouse: WarehouseAt) -> Iterator[Path]:
     """A private directory holding `dbt_profile(warehouse)` as profiles.yml, removed afterwards (it may hold a
-    password). The dbt asset passes it with `--profiles-dir`: dbt then reads no environment variable."""
+    password). The dbt asset passes it with `--profiles-dir`: dbt then reads no environment variable. On Spark it
+    also holds the `dbt` that runs there (`dbt_executable`)."""
     with tempfile.TemporaryDirectory(prefix="patronage-dbt-profile-") as folder:
         (Path(folder) / "profiles.yml").write_text(json.dumps(dbt_profile(warehouse)))  # JSON is YAML
+        if is_spark(warehouse):
+            script = Path(folder) / "dbt"
+            entry = shlex.join([sys.executable, "-m", "pipelines.dbt_spark", str(warehouse)])
+            script.write_text(f'#!/bin/sh\nexec {entry} "$@"\n')
+            script.chmod(0o700)
         yield Path(folder)
+
+
+def dbt_executable(warehouse: WarehouseAt, profiles: Path) -> str:
+    """The dbt to start for `warehouse` with the profiles of `dbt_profiles_dir`: the environment's own, or on Spark
+    the one written beside the profile, which runs pipelines/dbt_spark.py on the lake (it registers the lake's tables
+    before dbt runs in its process and publishes the tables dbt built)."""
+    return str(profiles / "dbt") if is_spark(warehouse) else DBT_EXECUTABLE
 
 
 PARTIAL_PARSE = "partial_parse.msgpack"
@@ -140,14 +154,6 @@ def dbt_target(warehouse: WarehouseAt, folder: Path) -> Iterator[Path]:
             shutil.rmtree(stale.parent, ignore_errors=True)
 
 
-def dbt_command(warehouse: WarehouseAt) -> list[str]:
-    """How dbt is started for `warehouse`: the environment's dbt, or on Spark the entry point that registers the
-    lake's tables before dbt runs in its process and publishes the tables it built afterwards."""
-    if is_spark(warehouse):
-        return [sys.executable, "-m", "pipelines.dbt_spark", str(warehouse)]
-    return [DBT_EXECUTABLE]
-
-
 def _dbt(
     warehouse: WarehouseAt,
     scratch: Path,
@@ -159,7 +165,7 @@ def _dbt(
     """dbt `arguments` on `warehouse` outside Dagster with the asset's profile, and target and logs under `scratch`."""
     with dbt_profiles_dir(warehouse) as profiles, dbt_target(warehouse, scratch / "target") as target:
         command = [
-            *dbt_command(warehouse),
+            dbt_executable(warehouse, profiles),
             *arguments,
             "--project-dir",
             str(DBT_PROJECT_DIR),

@@ -14,7 +14,9 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from pipelines.project import (
+    DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
+    dbt_executable,
     dbt_profiles_dir,
     dbt_project,
     dbt_target,
@@ -42,6 +44,9 @@ def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, patron
     context.log.info(f"dbt target: {patronage.dbt_target}")
     run_folder = BUILDS / f"{_build_prefix(context.run.run_id)}{uuid.uuid4().hex[:7]}"
     with dbt_profiles_dir(patronage.warehouse_at) as profiles, dbt_target(patronage.warehouse_at, run_folder) as target:
+        executable = dbt_executable(patronage.warehouse_at, profiles)
+        if executable != DBT_EXECUTABLE:  # Spark's: dbt in a process that registered the lake, publishing its tables
+            dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=executable)
         command = ["build", "--profiles-dir", str(profiles), "--target", patronage.dbt_target]
         yield from dbt.cli(command, context=context, target_path=target).stream()
 

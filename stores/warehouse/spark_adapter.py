@@ -52,6 +52,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -603,6 +604,8 @@ def session(cores: str = "*", *, master: str | None = None, settings: dict[str, 
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")  # the pipeline reports its own progress
             .config("spark.sql.catalogImplementation", "in-memory")
+            # Databases made without a location (the lake's tables all have theirs) go there, not to ./spark-warehouse.
+            .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "patronage-spark-warehouse"))
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "2")
             .config("spark.sql.hive.manageFilesourcePartitions", "false")  # partitions found from the directories
