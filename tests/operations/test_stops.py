@@ -180,11 +180,12 @@ def test_a_server_left_by_killed_commands_is_adopted_and_then_stopped(data_dir: 
     assert gone_within(data_dir, 5), "the adopted server outlived its last user"
 
     killed = start(data_dir, "serve")
-    postmasters = postgres_of(data_dir)
+    cluster = [process for postmaster in postgres_of(data_dir) for process in (postmaster, *postmaster.children())]
     killed.process.kill()
-    for postmaster in postmasters:
-        postmaster.kill()
+    for process in cluster:  # the whole server at once, as a power loss takes it (its backends too)
+        process.kill()
     killed.process.wait()
+    psutil.wait_procs(cluster, timeout=10)
     restarted = start(data_dir, "worker")
     assert postgres_of(data_dir), "the next command started the server again"
     status, _ = restarted.stop(signal.SIGTERM)

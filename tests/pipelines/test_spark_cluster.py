@@ -20,7 +20,7 @@ import pytest
 from devtools.ports import free_port
 from pipelines.runs import ingest_landing_files
 from tests.conftest import ROOT
-from tests.pipelines.test_spark_ingestion import first_corpus, lake_url, land, outcome, stores
+from tests.pipelines.lakes import first_corpus, lake_url, land, outcome, stores
 
 pytestmark = pytest.mark.slow
 

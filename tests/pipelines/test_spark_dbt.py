@@ -21,7 +21,7 @@ from pipelines.project import DBT_EXECUTABLE, dbt_build, dbt_executable, dbt_pro
 from pipelines.resources import PatronageConfig
 from stores.warehouse import EVENT_COLUMNS, WarehouseAt, open_warehouse, spark_adapter
 from tests.analytics.corpus import marts_warehouse
-from tests.analytics.test_targets_agree import RUN_CLOCK, mart_rows, mart_tables
+from tests.analytics.marts import RUN_CLOCK, mart_rows, mart_tables
 
 # A DuckDB column type (information_schema) and the Spark type the same mart column has.
 SPARK_TYPE = {

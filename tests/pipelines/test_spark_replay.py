@@ -21,7 +21,7 @@ from stores.warehouse import WarehouseAt, open_warehouse
 from tests.conftest import JWT_SECRET, ROOT
 from tests.pipelines.conftest import LocalRunStores, query
 from tests.pipelines.events import line, refuse_app_open
-from tests.pipelines.test_spark_ingestion import event, lake_url, land, stores
+from tests.pipelines.lakes import event, lake_url, land, stores
 
 pytestmark = pytest.mark.slow
 
