@@ -32,17 +32,25 @@ def json_value(text: str | None) -> str | None:
     return None if text is None else json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
 
 
-def mart_tables(where: WarehouseAt) -> dict[str, list[tuple[str, bool]]]:
-    """Every table in schema marts with its columns in order, each with whether it is JSON."""
+def catalog_columns(where: WarehouseAt) -> dict[str, list[tuple[str, str]]]:
+    """Every table of schema marts: its (column, lower-case type without precision) in order, from the engine."""
     with open_warehouse(where, read_only=True) as store:
         found = store.rows(
-            "select table_name, column_name, lower(data_type) = 'json' from information_schema.columns "
+            "select table_name, column_name, lower(data_type) from information_schema.columns "
             "where table_schema = 'marts' order by table_name, ordinal_position"
         )
-    tables: dict[str, list[tuple[str, bool]]] = {}
-    for table, column, is_json in found:
-        tables.setdefault(table, []).append((column, bool(is_json)))
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in found:
+        tables.setdefault(table, []).append((column, (data_type or "").split("(")[0].strip()))
     return tables
+
+
+def mart_tables(where: WarehouseAt) -> dict[str, list[tuple[str, bool]]]:
+    """Every table in schema marts with its columns in order, each with whether it is JSON."""
+    return {
+        table: [(column, kind == "json") for column, kind in columns]
+        for table, columns in catalog_columns(where).items()
+    }
 
 
 def mart_rows(where: WarehouseAt, table: str, columns: list[tuple[str, bool]]) -> list[tuple[object, ...]]:

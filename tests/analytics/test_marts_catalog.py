@@ -21,6 +21,7 @@ from pipelines.reconcile import REPORTS
 from pipelines.resources import PatronageConfig
 from stores.warehouse import WarehouseAt, is_postgres, open_warehouse
 from tests.analytics.corpus import ENGINES, marts_warehouse
+from tests.analytics.marts import catalog_columns
 
 ROOT = DBT_PROJECT_DIR.parent
 EXAMPLES = DBT_PROJECT_DIR / "analyses" / "example_queries.sql"
@@ -56,19 +57,6 @@ def warehouse(
 ) -> WarehouseAt:
     """The marts corpus built on each engine (one build per engine for the session, shared with the parity test)."""
     return marts_warehouse(request.param, tmp_path_factory, admin_url, worker_id)
-
-
-def catalog_columns(where: WarehouseAt) -> dict[str, list[tuple[str, str]]]:
-    """Every table of schema marts: its (column, lower-case type without precision) in order, from the engine."""
-    with open_warehouse(where, read_only=True) as store:
-        found = store.rows(
-            "select table_name, column_name, lower(data_type) from information_schema.columns "
-            "where table_schema = 'marts' order by table_name, ordinal_position"
-        )
-    tables: dict[str, list[tuple[str, str]]] = {}
-    for table, column, data_type in found:
-        tables.setdefault(table, []).append((column, data_type.split("(")[0].strip()))
-    return tables
 
 
 def catalog_comments(where: WarehouseAt) -> dict[tuple[str, str | None], str | None]:
