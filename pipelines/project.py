@@ -38,22 +38,29 @@ def _sources_newer_than(path: Path) -> bool:
 
 
 def prepare_manifest() -> Path:
-    """`dbt parse` when the manifest is missing or older than the project's files (never committed stale)."""
+    """`dbt parse` when the manifest is missing or older than the project's files (never committed stale). dbt writes
+    into a directory of this parse's own, and the manifest replaces the old one at once: a process loading the
+    definitions meanwhile (the UI's code server, a run) reads the old manifest or the new one, never half of one."""
     manifest = dbt_project.manifest_path
     if not manifest.exists() or _sources_newer_than(manifest):
-        subprocess.run(  # noqa: S603 (our own dbt, our own project)
-            [
-                DBT_EXECUTABLE,
-                "parse",
-                "--quiet",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-            ],
-            check=True,
-            cwd=DBT_PROJECT_DIR,
-        )
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="parsing-", dir=manifest.parent) as target:
+            subprocess.run(  # noqa: S603 (our own dbt, our own project)
+                [
+                    DBT_EXECUTABLE,
+                    "parse",
+                    "--quiet",
+                    "--project-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--profiles-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--target-path",
+                    target,
+                ],
+                check=True,
+                cwd=DBT_PROJECT_DIR,
+            )
+            os.replace(Path(target) / manifest.name, manifest)
     return manifest
 
 

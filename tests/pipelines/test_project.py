@@ -182,3 +182,18 @@ def test_the_second_build_on_a_warehouse_parses_only_what_changed(tmp_path: Path
     assert "Unable to do partial parsing" in first
     assert "Unable to do partial parsing" not in second
     assert "Partial parsing enabled" in second
+
+
+def test_a_new_manifest_replaces_the_old_one_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The definitions load the manifest while another process may be parsing (the UI's code server beside a run):
+    dbt writes its own file in place, so the parse goes to a directory of its own and the result is renamed over
+    the old manifest, which a reader that opened it still reads whole."""
+    manifest = project.prepare_manifest()
+    with manifest.open() as reading:
+        before = os.fstat(reading.fileno()).st_ino
+        monkeypatch.setattr(project, "_sources_newer_than", lambda path: True)  # as if a model had changed
+        assert project.prepare_manifest() == manifest
+        assert json.loads(reading.read())["nodes"]  # the old file, whole
+    assert manifest.stat().st_ino != before
+    assert json.loads(manifest.read_text())["nodes"]
+    assert not list(manifest.parent.glob("parsing-*"))
