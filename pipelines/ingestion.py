@@ -20,6 +20,7 @@ import itertools
 import multiprocessing
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import types
@@ -236,14 +237,16 @@ def settle(warehouse: Warehouse, run_id: str, sources: list[str], on_dead: Calla
     return duplicates
 
 
-SPOOL_PREFIX = "patronage-ingest-"  # a run's spool directory: patronage-ingest-<pid>-<random>, under TMPDIR
+SPOOL_PREFIX = "patronage-ingest-"  # a run's spool directory: patronage-ingest-<pid>@<host>-<random>
+HOST = socket.gethostname()
 
 
-def _remove_abandoned_spools() -> None:
-    """Spool directories of runs whose process is gone (killed: nothing else leaves one behind)."""
-    for spool in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*-*"):
-        pid = spool.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not process_alive(int(pid)):
+def _remove_abandoned_spools(root: Path) -> None:
+    """Spool directories of this machine's runs whose process is gone (killed: nothing else leaves one behind). A
+    shared root (a Spark lake's) also holds other machines' runs, whose processes this one cannot see."""
+    for spool in root.glob(f"{SPOOL_PREFIX}*-*"):
+        pid, _, host = spool.name.removeprefix(SPOOL_PREFIX).rsplit("-", 1)[0].partition("@")
+        if pid.isdigit() and host in ("", HOST) and not process_alive(int(pid)):
             shutil.rmtree(spool, ignore_errors=True)
 
 
@@ -271,8 +274,9 @@ def ingest(
         )
 
     store.recover(dead_letter_dir, source, committed)  # a killed run's dead-letter files, finished or removed
-    _remove_abandoned_spools()
-    with tempfile.TemporaryDirectory(prefix=f"{SPOOL_PREFIX}{os.getpid()}-") as spool:
+    root = warehouse.spool_root()  # where the warehouse's bulk reader reaches the files
+    _remove_abandoned_spools(root)
+    with tempfile.TemporaryDirectory(prefix=f"{SPOOL_PREFIX}{os.getpid()}@{HOST}-", dir=root) as spool:
         try:
             with warehouse.transaction():
                 dead = DeadLetterFiles(run_id, Path(spool))

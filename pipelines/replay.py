@@ -70,7 +70,10 @@ def replay(
         still_dead.update((letter.source, letter.source_ref) for letter in letters)
 
     sources = sorted({row[1] for row in rows})
-    with tempfile.TemporaryDirectory(prefix="patronage-replay-") as spool, warehouse.transaction():
+    with (
+        tempfile.TemporaryDirectory(prefix="patronage-replay-", dir=warehouse.spool_root()) as spool,
+        warehouse.transaction(),
+    ):
         received = stage(warehouse, _chunks(rows), run_id, Path(spool), keep_dead, workers=1)
         duplicates = settle(warehouse, run_id, sources, keep_dead) if sources else 0
         rescued = int(warehouse.scalar("select count(*) from raw.events where run_id = ?", [run_id]) or 0)

@@ -245,6 +245,11 @@ class Warehouse(ABC):
 
     bulk_format: Literal["json", "csv"] = "json"  # the spool format `load_bulk` reads: the engine's fastest
 
+    def spool_root(self) -> Path:
+        """Where files to bulk-load are written: a directory the engine's reader reaches. This machine's TMPDIR, as
+        DuckDB reads in this process and PostgreSQL's COPY from this client."""
+        return Path(tempfile.gettempdir())
+
     def load_bulk(self, table: str, columns: dict[str, str], paths: Sequence[Path]) -> None:
         """Append spool files in `bulk_format` to `table`: JSON lines with `columns` by name, or CSV rows of
         `columns` in order (null unquoted and empty, text quoted): the ingestion's bulk path. JSON lines go
@@ -269,7 +274,7 @@ class Warehouse(ABC):
         if not rows:
             return
         names = list(columns)
-        with tempfile.TemporaryDirectory(prefix="patronage-rows-") as spool:
+        with tempfile.TemporaryDirectory(prefix="patronage-rows-", dir=self.spool_root()) as spool:
             path = Path(spool) / "rows.ndjson"
             with path.open("wb") as handle:
                 for row in rows:

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 
 SCHEME = "spark"
 CATALOG = "_catalog.json"
+SPOOL = "_spool"  # files being bulk-loaded, each run's in a directory of its own (Warehouse.spool_root)
 SPARK_TYPES = {"varchar": "string", "json": "string", "timestamptz": "timestamp", "bigint": "bigint", "date": "date"}
 # Where partitioning helps: the events, by the UTC date they occurred (a column of its own: Spark partitions by
 # columns, and plain Parquet has no generated ones).
@@ -221,6 +222,11 @@ class SparkWarehouse(Warehouse):
         self.lake = lake
         self.tables = tables
         self._staged: dict[str, _Staged] | None = None  # table -> its next snapshot, inside `transaction()`
+
+    def spool_root(self) -> Path:
+        """Under the lake (made by `connect`): on a cluster the executors read the spool files, and the lake is the
+        path they all see."""
+        return self.lake / SPOOL
 
     def _sql(self, sql: str, params: Sequence[Any] = ()) -> DataFrame:
         with _spark_errors():
@@ -537,6 +543,15 @@ def publish(lake: Path, built: Mapping[str, Path]) -> None:
         raise
 
 
+def _forget_other_lakes(spark: SparkSession) -> None:
+    """The tables a lake opened earlier in this process registered (all external: dropping one leaves its files), so
+    that a lake shows its own tables only, never another's mart of the same name."""
+    for database in spark.catalog.listDatabases():
+        for table in spark.catalog.listTables(database.name):
+            if table.tableType == "EXTERNAL":
+                spark.sql(f"drop table if exists {database.name}.{table.name}")
+
+
 def register_published(spark: SparkSession, lake: Path, skip: Iterable[str] = ()) -> list[str]:
     """The lake's other tables (dbt's, published by `publish`) in this session's catalog at their committed
     snapshots, their columns read from their Parquet files; those in `skip` left as they are."""
@@ -595,6 +610,10 @@ def session(cores: str = "*", *, master: str | None = None, settings: dict[str, 
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder
+    if master is None or master.startswith("local"):
+        # One machine's few cores: a shuffle in 2 partitions, not Spark's 200. A cluster keeps its own setting
+        # (spark-defaults.conf: a few per executor core, bench/README.md "Spark on a cluster").
+        builder = builder.config("spark.sql.shuffle.partitions", "2")
     for key, value in (settings or {}).items():
         builder = builder.config(key, value)
     with _spark_errors():
@@ -607,7 +626,6 @@ def session(cores: str = "*", *, master: str | None = None, settings: dict[str, 
             # Databases made without a location (the lake's tables all have theirs) go there, not to ./spark-warehouse.
             .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "patronage-spark-warehouse"))
             .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", "2")
             .config("spark.sql.hive.manageFilesourcePartitions", "false")  # partitions found from the directories
             .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")  # not INT96: any reader opens it
             .getOrCreate()
@@ -622,7 +640,7 @@ def connect(url: str) -> Iterator[SparkWarehouse]:
     lake = lake_of(url)
     if _open:
         raise NotSupportedOnSpark(f"a second open warehouse in one process ({_open[0]} is open)")
-    lake.mkdir(parents=True, exist_ok=True)
+    (lake / SPOOL).mkdir(parents=True, exist_ok=True)
     master, settings = master_of(url)
     spark = session(master=master, settings=settings)
     schemas, found = tables()
@@ -630,6 +648,7 @@ def connect(url: str) -> Iterator[SparkWarehouse]:
     _open.append(lake)
     try:
         with _spark_errors():
+            _forget_other_lakes(spark)
             for name in schemas:
                 spark.sql(f"create database if not exists {name}")
             committed = _catalog(lake)

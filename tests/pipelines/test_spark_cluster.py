@@ -31,7 +31,11 @@ from pathlib import Path
 from pipelines.runs import RunStores, ingest_landing_files
 where = RunStores(warehouse=sys.argv[1], dead_letter_dir=Path(sys.argv[2]), landing_dir=Path(sys.argv[3]),
                   oltp_dsn="postgresql://unused/landing-files-only")
-print(json.dumps(asdict(ingest_landing_files(where, sys.argv[4], workers=1)), default=str))
+audit = asdict(ingest_landing_files(where, sys.argv[4], workers=1))
+from pyspark.sql import SparkSession
+conf = SparkSession.getActiveSession().conf
+settings = {key: conf.get(key) for key in ("spark.sql.shuffle.partitions", "spark.executor.memory")}
+print(json.dumps({"audit": audit, "settings": settings}, default=str))
 """
 
 
@@ -92,9 +96,14 @@ def test_a_cluster_ingests_as_the_local_session_does(spark_session: None, tmp_pa
         land(on_cluster, "first.ndjson", first)
         land(on_cluster, "nested/second.ndjson.gz", second)
         arguments = [cluster_url, str(on_cluster.dead_letter_dir), str(on_cluster.landing_dir), "run-1"]
+        # The cluster's own settings, as an operator keeps them: Spark's configuration file, not the URL.
+        (tmp_path / "conf").mkdir()
+        (tmp_path / "conf" / "spark-defaults.conf").write_text(
+            "spark.sql.shuffle.partitions 3\nspark.executor.memory 768m\n"
+        )
         ran = subprocess.run(
             [sys.executable, "-c", INGEST, *arguments],
-            env={**os.environ, "PYSPARK_PYTHON": sys.executable},
+            env={**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_CONF_DIR": str(tmp_path / "conf")},
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -102,11 +111,14 @@ def test_a_cluster_ingests_as_the_local_session_does(spark_session: None, tmp_pa
             check=False,
         )
         assert ran.returncode == 0, ran.stderr[-3000:]
-        audit = json.loads(ran.stdout.strip().splitlines()[-1])
+        reported = json.loads(ran.stdout.strip().splitlines()[-1])
+        audit = reported["audit"]
         applications = httpx.get(f"{ui}/json/").json()["completedapps"]
     assert (audit["received"], audit["accepted"], audit["duplicates"], audit["dead_lettered"]) == (17, 10, 2, 5)
     assert [app["name"] for app in applications] == ["patronage"]
     assert applications[0]["cores"] >= 1  # its executor ran the tasks
+    # One machine's 2 shuffle partitions are for a local session only; a cluster keeps its operator's settings.
+    assert reported["settings"] == {"spark.sql.shuffle.partitions": "3", "spark.executor.memory": "768m"}
 
     # The same files through DuckDB (this process, no Spark): the lake the cluster wrote holds the same.
     local = stores(tmp_path / "duckdb_run", tmp_path / "duckdb_run" / "warehouse.duckdb")

@@ -64,7 +64,17 @@ def test_the_settings_select_a_spark_lake(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_spark_ingests_landed_files_as_duckdb_does(spark_session: None, tmp_path: Path) -> None:
+def test_spark_ingests_landed_files_as_duckdb_does(
+    spark_session: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded: list[Path] = []  # the files Spark bulk-loaded: on a cluster its executors read them
+    load = spark_adapter.SparkWarehouse.load_json_lines
+
+    def recording(store: spark_adapter.SparkWarehouse, table: str, columns: Any, paths: Any, **options: Any) -> None:
+        loaded.extend(paths)
+        load(store, table, columns, paths, **options)
+
+    monkeypatch.setattr(spark_adapter.SparkWarehouse, "load_json_lines", recording)
     first, second = first_corpus()
     later = later_file(first)
     results = {}
@@ -93,6 +103,11 @@ def test_spark_ingests_landed_files_as_duckdb_does(spark_session: None, tmp_path
 
     spark, duckdb = results["spark"], results["duckdb"]
     assert spark == duckdb
+    # The spool was on the lake, the one path a cluster's executors share with the driver, and is gone.
+    spools = spark_adapter.lake_of(str(engines["spark"])) / spark_adapter.SPOOL
+    assert loaded
+    assert all(path.is_relative_to(spools) for path in loaded)
+    assert not any(spools.iterdir())
     # … and what both hold is what the corpus asks (not merely the same mistake twice).
     assert spark["audits"] == [("run-1", 17, 10, 2, 5), ("run-2", 3, 1, 1, 1), ("run-3", 0, 0, 0, 0)]
     assert [(ref, reason) for ref, reason, *_ in spark["dead_letters"]] == [

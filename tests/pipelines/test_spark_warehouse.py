@@ -80,6 +80,22 @@ def test_a_spark_url_selects_the_lake(tmp_path: Path) -> None:
         spark_adapter.lake_of("spark://local?lake=relative/lake")
 
 
+def test_a_lake_shows_none_of_another_lake_s_tables(spark_session: None, tmp_path: Path) -> None:
+    """One process opening two lakes in turn (the tests, a worker serving several): the second has no mart of the
+    first, although the session's catalog outlives each open."""
+    first = f"spark://local?lake={tmp_path / 'first'}&cores=1"
+    with open_warehouse(first) as warehouse:
+        assert isinstance(warehouse, spark_adapter.SparkWarehouse)
+        built = tmp_path / "first" / "_builds" / "b-test" / "marts" / "probe"
+        warehouse.session.range(3).write.parquet(str(built))
+    spark_adapter.publish(tmp_path / "first", {"marts.probe": built})
+    with open_warehouse(first) as warehouse:
+        assert warehouse.rows("select count(*) from marts.probe") == [(3,)]
+    with open_warehouse(f"spark://local?lake={tmp_path / 'second'}&cores=1") as warehouse:
+        assert not warehouse.table_exists("marts", "probe")
+        assert warehouse.table_exists("marts", "dead_letter_events")  # its own, made empty
+
+
 def test_opens_with_the_ingestion_tables_as_parquet(lake_url: str) -> None:
     with open_warehouse(lake_url) as warehouse:
         assert warehouse.engine == "spark"
