@@ -466,11 +466,18 @@ INGESTION = Dashboard(
             "dead_letter_reasons",
             "Dead letters by reason",
             """
-            select reason_code, cast(received_at at time zone 'UTC' as date) as received_on,
-                count(*) as dead_letters, sum(case when replayed_at is null then 1 else 0 end) as not_replayed,
-                max(received_at) as last_received_at
-            from marts.dead_letter_events group by reason_code, received_on
-            order by sum(count(*)) over (partition by reason_code) desc, reason_code, received_on
+            select reason_code, received_on, dead_letters, not_replayed, last_received_at
+            from (
+                select *, sum(dead_letters) over (partition by reason_code) as reason_total
+                from (
+                    -- every warehouse session is in UTC (stores/warehouse): the cast is the UTC day
+                    select reason_code, cast(received_at as date) as received_on, count(*) as dead_letters,
+                        sum(case when replayed_at is null then 1 else 0 end) as not_replayed,
+                        max(received_at) as last_received_at
+                    from marts.dead_letter_events group by reason_code, cast(received_at as date)
+                ) as daily
+            ) as with_totals
+            order by reason_total desc, reason_code, received_on
             """,
             "bar",
             (

@@ -252,3 +252,18 @@ def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"patronage-{uuid.uuid4().hex[:12]}"
     fsspec.filesystem("s3", skip_instance_cache=True).mkdir(name)
     return name
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> None:
+    """Starts the process's Spark session once (about 10 s): every lake of the tests opens on it."""
+    import shutil
+
+    from stores.warehouse import spark_adapter
+
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        # A developer's machine may lack Java; CI (`.ci/run` installs it) never skips the Spark tests.
+        if os.environ.get("CI"):
+            pytest.fail("Spark needs Java 17: `.ci/run` installs Debian's openjdk-17-jre-headless")
+        pytest.skip("Spark needs Java 17 (apt-get install openjdk-17-jre-headless)")
+    spark_adapter.session("1")

@@ -11,8 +11,10 @@ build per engine serves the whole test session.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
+import shutil
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,6 +35,8 @@ from tests.pipelines.conftest import LocalRunStores
 from tests.pipelines.dbt_runner import dbt_build
 
 ENGINES = ("duckdb", "postgres")
+# Spark as one more engine of a reader's parity test: slow (the whole dbt project built on a lake, once per session).
+SPARK = pytest.param("spark", marks=pytest.mark.slow)
 SEED = 20261127
 RUN_ID = "marts-corpus"
 # A provider's id is data, never markup: the dashboards must show it character for character.
@@ -156,17 +160,37 @@ def build(where: LocalRunStores, scratch: Path) -> None:
 _built: dict[str, WarehouseAt] = {}  # per engine, for the whole session: the dashboards and the parity test share it
 
 
+def _spark_lake_shared(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> WarehouseAt:
+    """The corpus on a Spark lake, built once for the whole test session, whichever test process asks first (a build
+    takes minutes): beside the processes' own temporary directories, under a lock the others wait on, then read."""
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # pytest-xdist: each process has its own directory under the session's
+        root = root.parent
+    scratch = root / "marts-corpus-spark"
+    lake = f"spark://local?lake={scratch / 'lake'}&cores=2"
+    with (root / "marts-corpus-spark.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (scratch / "built").exists():
+            shutil.rmtree(scratch, ignore_errors=True)  # a build that failed: again
+            where = LocalRunStores(lake, scratch / "dead_letter", scratch / "landing", oltp_dsn="")
+            land(where.landing_dir)
+            build(where, scratch)
+            (scratch / "built").touch()
+    return lake
+
+
 def marts_warehouse(
     engine: str, tmp_path_factory: pytest.TempPathFactory, admin_url: str, worker_id: str
 ) -> WarehouseAt:
     """The corpus built on `engine` (a DuckDB file, a PostgreSQL database of its own on the test server, or a Spark
     lake: the caller has started the Spark session)."""
     if engine not in _built:
+        if engine == "spark":  # not one of ENGINES: its tests ask for it (SPARK, corpus_on)
+            _built[engine] = _spark_lake_shared(tmp_path_factory, worker_id)
+            return _built[engine]
         scratch = tmp_path_factory.mktemp(f"marts-corpus-{engine}")
         warehouse: WarehouseAt = scratch / "warehouse.duckdb"
-        if engine == "spark":  # not one of ENGINES: its tests ask for it (tests/pipelines/test_spark_dbt.py)
-            warehouse = f"spark://local?lake={scratch / 'lake'}&cores=2"
-        elif engine == "postgres":
+        if engine == "postgres":
             prefix = os.environ.get("PATRONAGE_TEST_DB_PREFIX", "patronage_test")
             warehouse = _dsn(asyncio.run(recreate_database(admin_url, f"{prefix}_marts_{worker_id}")))
         where = LocalRunStores(warehouse, scratch / "dead_letter", scratch / "landing", oltp_dsn="")
@@ -174,3 +198,15 @@ def marts_warehouse(
         build(where, scratch)
         _built[engine] = warehouse
     return _built[engine]
+
+
+def corpus_on(request: pytest.FixtureRequest, engine: str) -> WarehouseAt:
+    """`marts_warehouse` for a test or fixture of any scope, the Spark session started first for a lake."""
+    if engine == "spark":
+        request.getfixturevalue("spark_session")
+    return marts_warehouse(
+        engine,
+        request.getfixturevalue("tmp_path_factory"),
+        request.getfixturevalue("admin_url"),
+        request.getfixturevalue("worker_id"),
+    )

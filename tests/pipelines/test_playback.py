@@ -1,5 +1,5 @@
 """The guardrail's caps reach the API: the feed's playback.max_rendition follows playback_caps, which the reverse ETL
-fills from marts.bitrate_guardrail_state on either warehouse."""
+fills from marts.bitrate_guardrail_state on every warehouse (DuckDB, PostgreSQL, a Spark lake)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from pipelines.assets.playback import playback_caps
 from pipelines.playback import write_playback_caps
 from pipelines.resources import PatronageConfig, libpq_dsn
 from stores.warehouse import WarehouseAt, open_warehouse
-from tests.analytics.corpus import ENGINES
-from tests.analytics.corpus import marts_warehouse as corpus_warehouse
+from tests.analytics.corpus import ENGINES, SPARK, corpus_on
 from tests.api.projects.flows import create_project
 from tests.conftest import MakeUser
 
@@ -49,15 +48,13 @@ async def test_caps_are_written_for_known_projects_and_shown_in_the_feed(
     assert read["playback"] == {"max_rendition": "1080p"}
 
 
-@pytest.fixture(scope="module", params=ENGINES)
-def guardrail_marts(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, admin_url: str, worker_id: str
-) -> WarehouseAt:
+@pytest.fixture(scope="module", params=[*ENGINES, SPARK])
+def guardrail_marts(request: pytest.FixtureRequest) -> WarehouseAt:
     """A warehouse whose guardrail marts dbt built from ingested events (tests/analytics/corpus.py), per engine."""
-    return corpus_warehouse(request.param, tmp_path_factory, admin_url, worker_id)
+    return corpus_on(request, request.param)
 
 
-async def test_the_reverse_etl_writes_the_state_of_either_warehouse_for_the_projects_the_api_knows(
+async def test_the_reverse_etl_writes_the_state_of_every_warehouse_for_the_projects_the_api_knows(
     client: AsyncTestClient[Litestar], make_user: MakeUser, database_url: str, guardrail_marts: WarehouseAt
 ) -> None:
     with open_warehouse(guardrail_marts, read_only=True) as store:

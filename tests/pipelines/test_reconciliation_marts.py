@@ -25,6 +25,7 @@ from pipelines.extracts import extract_oltp, load_provider_transactions
 from pipelines.reconcile import REPORTS
 from stores import warehouse
 from tests import stripe_events as se
+from tests.analytics.corpus import SPARK, corpus_on
 from tests.api.supports.flows import back_project, confirm, deliver, succeeded_support
 from tests.conftest import JWT_SECRET, MakeUser
 from tests.pipelines.conftest import LocalRunStores, query
@@ -111,3 +112,35 @@ async def test_reconciliation_marts_match_and_explain(
     with (out / "reconciliation_exceptions.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) == 2
     await asyncio.sleep(1.5)  # the emulator's webhook for the provider-only charge lands before tables empty
+
+
+@pytest.mark.parametrize("other", ["postgres", SPARK])
+def test_finance_s_csv_is_the_same_from_every_engine(
+    request: pytest.FixtureRequest, other: str, tmp_path: Path
+) -> None:
+    """`patronage reconcile --csv` on the marts corpus (tests/analytics/corpus.py: a match, mismatches, both kinds of
+    exception, payouts): the same five files, byte for byte, from DuckDB, PostgreSQL and a Spark lake."""
+    exported: dict[str, dict[str, bytes]] = {}
+    period = ["--from", "2026-11-01", "--to", "2026-11-30"]
+    for engine in ("duckdb", other):
+        where = corpus_on(request, engine)
+        out = tmp_path / engine
+        result = subprocess.run(
+            [sys.executable, "-m", "patronage.cli", "reconcile", *period, "--csv", str(out)],
+            env={
+                **os.environ,
+                "PATRONAGE_DATA_DIR": str(tmp_path / f"data-{engine}"),
+                **warehouse_environment(where),
+                "PATRONAGE_JWT_SECRET": JWT_SECRET,
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        exported[engine] = {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+    assert sorted(exported["duckdb"]) == sorted(f"{name}.csv" for name in REPORTS)
+    for name, body in exported["duckdb"].items():
+        assert len(body.splitlines()) > 1, f"{name} has no rows: the corpus does not exercise it"
+    assert exported[other] == exported["duckdb"]
