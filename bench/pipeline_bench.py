@@ -8,6 +8,10 @@ run reuses that parse (pipelines/project.py, dbt_target); end to end counts the 
     uv run python -m bench.pipeline_bench --events 1000000 10000000     # linearity: each size, then the ratio
     uv run python -m bench.pipeline_bench --engines duckdb --dbt           # DuckDB ingestion only
     uv run python -m bench.pipeline_bench --dbt duckdb postgres           # the marts on both (slow on PostgreSQL)
+    uv run python -m bench.pipeline_bench --engines duckdb postgres spark --dbt duckdb postgres spark  # issue 20
+
+Spark (`spark://local`, a lake under the run's temporary directory) runs in this process's JVM, which the process
+tree's CPU and RSS include.
 """
 
 from __future__ import annotations
@@ -28,17 +32,19 @@ import psycopg2
 from bench.validation_bench import write_events
 from pipelines.project import dbt_build
 from pipelines.runs import RunStores, ingest_landing_files
+from stores import warehouse
 from stores.warehouse import WarehouseAt
 
 ROOT = Path(__file__).resolve().parent.parent
 RECEIVED_AT = datetime(2026, 11, 27, 12, tzinfo=UTC).timestamp()  # the generated events' day
 TARGETS = {"duckdb": 150_000, "postgres": 100_000}  # events/s of ingestion (issue 14)
+ENGINES = [*TARGETS, "spark"]  # Spark (issue 20) has no target: its figures show what one machine costs it
 
 
 def _ingest(where: RunStores) -> None:
     audit = ingest_landing_files(where, "bench")
     print(
-        f"  ({where.warehouse if isinstance(where.warehouse, Path) else 'postgresql'}: accepted {audit.accepted:,}, "
+        f"  ({warehouse.name(where.warehouse)}: accepted {audit.accepted:,}, "
         f"duplicates {audit.duplicates:,}, dead-lettered {audit.dead_lettered:,})",
         flush=True,
     )
@@ -149,13 +155,17 @@ def run(events: int, engines: list[str], dbt_engines: list[str]) -> dict[str, fl
 
         row("DuckDB scan of the file (reference)", scan)
         for engine in engines:
-            target: WarehouseAt = root / "warehouse.duckdb" if engine == "duckdb" else postgres_warehouse()
+            target: WarehouseAt = root / "warehouse.duckdb"
+            if engine == "postgres":
+                target = postgres_warehouse()
+            elif engine == "spark":
+                target = f"spark://local?lake={root / 'lake'}&cores=2"
             where = RunStores(target, root / f"dead_letter-{engine}", root / "landing", oltp_dsn="unused")
             server_before = server_cpu_seconds() if engine == "postgres" else 0.0
             backends = len(postmaster().children()) if engine == "postgres" else 0
             seconds, peak, cpu = timed_with_peak_rss(where)
             figures[f"{engine} ingestion"] = seconds
-            row(f"{engine}: ingestion", seconds, peak, f"≥ {TARGETS[engine]:,}/s", cpu)
+            row(f"{engine}: ingestion", seconds, peak, f"≥ {TARGETS[engine]:,}/s" if engine in TARGETS else "", cpu)
             if engine == "postgres":  # the server's share: the bulk load, the set operations, the commit
                 print(
                     f"  (PostgreSQL server CPU during the ingestion: {server_cpu_seconds(backends) - server_before:.1f} s)"
@@ -179,9 +189,9 @@ def run(events: int, engines: list[str], dbt_engines: list[str]) -> dict[str, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000])
-    parser.add_argument("--engines", nargs="+", choices=sorted(TARGETS), default=sorted(TARGETS))
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=sorted(TARGETS))
     parser.add_argument(
-        "--dbt", nargs="*", choices=sorted(TARGETS), default=["duckdb"], help="engines to build the marts on after"
+        "--dbt", nargs="*", choices=ENGINES, default=["duckdb"], help="engines to build the marts on after"
     )
     args = parser.parse_args()
     results = {events: run(events, args.engines, args.dbt) for events in args.events}
