@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from stores.files import process_alive
+from stores.files import abandoned, owner_tag
 from stores.warehouse import spark_adapter
 
 # dbt's schemas on Spark: the models' (generate_schema_name) and the profile's, where the seed goes.
@@ -25,15 +27,15 @@ BUILDS = "_builds"
 
 
 def build_directory(lake: Path) -> Path:
-    return lake / BUILDS / spark_adapter._snapshot_id().replace("s-", "b-", 1)
+    return lake / BUILDS / f"b-{time.time_ns()}-{owner_tag()}-{uuid.uuid4().hex[:8]}"
 
 
 def sweep_killed_builds(lake: Path) -> list[Path]:
-    """The build directories of dbt runs killed before their `finally` (their process is gone), removed."""
+    """The build directories of this machine's dbt runs killed before their `finally` (their process is gone),
+    removed; another machine's, on a shared lake, are its own to sweep."""
     removed = []
-    for build in sorted((lake / BUILDS).glob("b-*")):
-        pid = build.name.split("-")[2] if build.name.count("-") >= 3 else ""
-        if pid.isdigit() and not process_alive(int(pid)):
+    for build in sorted((lake / BUILDS).glob("b-*-*-*")):
+        if abandoned(build.name.split("-", 2)[2].rsplit("-", 1)[0]):
             shutil.rmtree(build, ignore_errors=True)
             removed.append(build)
     return removed

@@ -20,7 +20,6 @@ import itertools
 import multiprocessing
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import types
@@ -35,7 +34,7 @@ from pathlib import Path
 from dead_letter import store
 from dead_letter.store import DeadLetter, DeadLetterFiles, insert_rows
 from pipelines.verdicts import LANDING_COLUMNS, Chunk, ChunkVerdicts, judge_chunk
-from stores.files import PathOrUrl, process_alive
+from stores.files import PathOrUrl, abandoned, owner_tag
 from stores.warehouse import EVENT_COLUMNS, Warehouse
 
 CHUNK_LINES = 16_384
@@ -238,15 +237,12 @@ def settle(warehouse: Warehouse, run_id: str, sources: list[str], on_dead: Calla
 
 
 SPOOL_PREFIX = "patronage-ingest-"  # a run's spool directory: patronage-ingest-<pid>@<host>-<random>
-HOST = socket.gethostname()
 
 
 def _remove_abandoned_spools(root: Path) -> None:
-    """Spool directories of this machine's runs whose process is gone (killed: nothing else leaves one behind). A
-    shared root (a Spark lake's) also holds other machines' runs, whose processes this one cannot see."""
+    """Spool directories of this machine's runs whose process is gone (killed: nothing else leaves one behind)."""
     for spool in root.glob(f"{SPOOL_PREFIX}*-*"):
-        pid, _, host = spool.name.removeprefix(SPOOL_PREFIX).rsplit("-", 1)[0].partition("@")
-        if pid.isdigit() and host in ("", HOST) and not process_alive(int(pid)):
+        if abandoned(spool.name.removeprefix(SPOOL_PREFIX).rsplit("-", 1)[0]):
             shutil.rmtree(spool, ignore_errors=True)
 
 
@@ -276,7 +272,7 @@ def ingest(
     store.recover(dead_letter_dir, source, committed)  # a killed run's dead-letter files, finished or removed
     root = warehouse.spool_root()  # where the warehouse's bulk reader reaches the files
     _remove_abandoned_spools(root)
-    with tempfile.TemporaryDirectory(prefix=f"{SPOOL_PREFIX}{os.getpid()}@{HOST}-", dir=root) as spool:
+    with tempfile.TemporaryDirectory(prefix=f"{SPOOL_PREFIX}{owner_tag()}-", dir=root) as spool:
         try:
             with warehouse.transaction():
                 dead = DeadLetterFiles(run_id, Path(spool))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import socket
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -106,6 +107,22 @@ def _modified(info: dict[str, Any]) -> datetime:
     if isinstance(info.get("LastModified"), datetime):  # S3
         return info["LastModified"].astimezone(UTC)  # type: ignore[no-any-return]
     return datetime.fromtimestamp(float(info["mtime"]), tz=UTC)  # local
+
+
+HOST = socket.gethostname()
+
+
+def owner_tag() -> str:
+    """`<pid>@<host>`: what a directory named after its process carries, so that on a disk several machines share
+    (a Spark lake) each sweeps only its own processes' leftovers."""
+    return f"{os.getpid()}@{HOST}"
+
+
+def abandoned(tag: str) -> bool:
+    """Whether the process `tag` names (`<pid>@<host>`, or a bare `<pid>` of this machine) is gone; a process of
+    another machine is never taken for gone, since this one cannot see it."""
+    pid, _, host = tag.partition("@")
+    return pid.isdigit() and host in ("", HOST) and not process_alive(int(pid))
 
 
 def process_alive(pid: int) -> bool:

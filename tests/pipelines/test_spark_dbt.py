@@ -19,6 +19,7 @@ from pipelines.assets.analytics import analytics_models
 from pipelines.dbt_spark import BUILDS, build_directory, sweep_killed_builds
 from pipelines.project import DBT_EXECUTABLE, dbt_build, dbt_executable, dbt_profile, dbt_profiles_dir, dbt_project
 from pipelines.resources import PatronageConfig
+from stores.files import HOST
 from stores.warehouse import EVENT_COLUMNS, WarehouseAt, open_warehouse, spark_adapter
 from tests.analytics.corpus import marts_warehouse
 from tests.analytics.marts import RUN_CLOCK, mart_rows, mart_tables
@@ -75,11 +76,14 @@ def test_the_profile_runs_dbt_in_the_entry_point_that_registers_the_lake() -> No
 
 def test_a_killed_build_s_directory_is_swept_by_the_next_build(tmp_path: Path) -> None:
     running = build_directory(tmp_path)  # this process's: alive
-    killed = tmp_path / BUILDS / "b-1-999999999-deadbeef"  # no such process
-    for build in (running, killed):
+    killed = tmp_path / BUILDS / f"b-1-999999999@{HOST}-deadbeef"  # no such process here
+    older = tmp_path / BUILDS / "b-1-999999998-deadbeef"  # named by an earlier version: this machine's
+    elsewhere = tmp_path / BUILDS / "b-1-999999999@another-host-deadbeef"  # a driver on another machine, unseen
+    for build in (running, killed, older, elsewhere):
         (build / "marts" / "kpi_daily").mkdir(parents=True)
-    assert sweep_killed_builds(tmp_path) == [killed]
+    assert sweep_killed_builds(tmp_path) == sorted([killed, older])
     assert running.exists()
+    assert elsewhere.exists()
     assert not killed.exists()
 
 
