@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from stores.files import abandoned, owner_tag
+from stores.files import abandoned
 from stores.warehouse import spark_adapter
 
 # dbt's schemas on Spark: the models' (generate_schema_name) and the profile's, where the seed goes.
@@ -27,15 +25,15 @@ BUILDS = "_builds"
 
 
 def build_directory(lake: Path) -> Path:
-    return lake / BUILDS / f"b-{time.time_ns()}-{owner_tag()}-{uuid.uuid4().hex[:8]}"
+    return lake / BUILDS / spark_adapter._snapshot_id().replace("s-", "b-", 1)
 
 
 def sweep_killed_builds(lake: Path) -> list[Path]:
     """The build directories of this machine's dbt runs killed before their `finally` (their process is gone),
     removed; another machine's, on a shared lake, are its own to sweep."""
     removed = []
-    for build in sorted((lake / BUILDS).glob("b-*-*-*")):
-        if abandoned(build.name.split("-", 2)[2].rsplit("-", 1)[0]):
+    for build in sorted((lake / BUILDS).glob("b-*")):
+        if abandoned(spark_adapter.writer(build.name)):
             shutil.rmtree(build, ignore_errors=True)
             removed.append(build)
     return removed

@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from stores.files import process_alive
+from stores.files import abandoned, owner_tag
 from stores.warehouse.port import Warehouse, schema
 
 if TYPE_CHECKING:
@@ -192,7 +192,16 @@ def _catalog(lake: Path) -> dict[str, str]:
 
 
 def _snapshot_id() -> str:
-    return f"s-{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    """`s-<ns>-<pid>@<host>-<random>`: a snapshot names the process that writes it, so that a lake several machines
+    share has each sweep only its own processes' leftovers (stores/files.py `abandoned`)."""
+    return f"s-{time.time_ns()}-{owner_tag()}-{uuid.uuid4().hex[:8]}"
+
+
+def writer(name: str) -> str:
+    """The `<pid>@<host>` (or, named by an earlier version, the bare `<pid>`) of the process that wrote the directory
+    `name`, a snapshot or a dbt build named like one; "" for a name of another kind."""
+    parts = name.split("-", 2)
+    return parts[2].rsplit("-", 1)[0] if len(parts) == 3 else ""
 
 
 @contextmanager
@@ -573,15 +582,13 @@ def _partition(table: Table) -> list[str] | None:
 
 
 def _remove_unreferenced(lake: Path, table: str, keep: set[str]) -> None:
-    """Snapshots other than `keep`, unless a live process is still writing one."""
+    """Snapshots other than `keep`, unless a live process (or another machine's) is still writing one."""
     folder = lake.joinpath(*table.split("."))
     for snapshot in folder.glob("s-*") if folder.is_dir() else ():
         if snapshot.name in keep:
             continue
-        pid = snapshot.name.split("-")[2] if snapshot.name.count("-") >= 3 else ""
-        if not pid.isdigit():
-            continue  # not one of ours
-        if int(pid) == os.getpid() or not process_alive(int(pid)):  # this process's rolled back, or a killed run's
+        tag = writer(snapshot.name)
+        if tag == owner_tag() or abandoned(tag):  # this process's rolled back, or a killed run's of this machine
             shutil.rmtree(snapshot, ignore_errors=True)
 
 

@@ -16,6 +16,7 @@ import duckdb
 import msgspec
 import pytest
 
+from stores.files import HOST
 from stores.warehouse import EVENT_COLUMNS, Warehouse, exists, is_spark, name, open_warehouse, spark_adapter
 from stores.warehouse.port import FINANCE_TABLES
 from tests.conftest import ROOT
@@ -94,6 +95,23 @@ def test_a_lake_shows_none_of_another_lake_s_tables(spark_session: None, tmp_pat
     with open_warehouse(f"spark://local?lake={tmp_path / 'second'}&cores=1") as warehouse:
         assert not warehouse.table_exists("marts", "probe")
         assert warehouse.table_exists("marts", "dead_letter_events")  # its own, made empty
+
+
+def test_a_commit_sweeps_only_this_machine_s_abandoned_snapshots(tmp_path: Path) -> None:
+    """A commit removes snapshots nothing references any more, but not one that a run on another machine sharing the
+    lake is still writing: this machine cannot see that process, so it is never taken for killed."""
+    lake = tmp_path / "lake"
+    table = lake / "marts" / "probe"
+    killed = table / f"s-1-999999999@{HOST}-deadbeef"  # no such process here
+    older = table / "s-1-999999998-deadbeef"  # named by an earlier version: this machine's
+    elsewhere = table / "s-1-999999999@another-host-deadbeef"  # being written by a driver on another machine
+    for snapshot in (killed, older, elsewhere):
+        snapshot.mkdir(parents=True)
+    built = tmp_path / "build" / "probe"
+    built.mkdir(parents=True)
+    spark_adapter.publish(lake, {"marts.probe": built})
+    (published,) = json.loads((lake / spark_adapter.CATALOG).read_text())["tables"].values()
+    assert sorted(path.name for path in table.iterdir()) == sorted([published, elsewhere.name])
 
 
 def test_opens_with_the_ingestion_tables_as_parquet(lake_url: str) -> None:
