@@ -77,7 +77,7 @@ def judged_chunks(
     """Each chunk's verdicts, in the chunks' order. A single chunk is judged in this process (a pool costs more
     than it saves); more go to `workers` processes, a few chunks ahead of the consumer so memory stays bounded."""
     pending = iter(chunks)
-    head = list(itertools.islice(pending, 2))
+    head = list(itertools.islice(pending, max(2, workers)))
     if len(head) < 2 or workers <= 1:
         for chunk in itertools.chain(head, pending):
             yield judge_chunk(chunk, run_id, spool_dir, csv_columns)
@@ -86,10 +86,10 @@ def judged_chunks(
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["pipelines.verdicts"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        in_flight: deque[Future[ChunkVerdicts]] = deque()
-        with _without_main_module():  # the first submit starts every worker
-            in_flight.append(pool.submit(judge_chunk, head[0], run_id, spool_dir, csv_columns))
-        in_flight.append(pool.submit(judge_chunk, head[1], run_id, spool_dir, csv_columns))
+        # The pool starts a worker at each submit that finds none idle: the head's chunks, submitted back to back,
+        # start every worker (a chunk takes far longer to judge than a submit), each with a bare main module.
+        with _without_main_module():
+            in_flight = deque(pool.submit(judge_chunk, chunk, run_id, spool_dir, csv_columns) for chunk in head)
         for chunk in pending:
             if len(in_flight) >= 2 * workers:
                 yield in_flight.popleft().result()
@@ -101,8 +101,8 @@ def judged_chunks(
 @contextmanager
 def _without_main_module() -> Iterator[None]:
     """While workers start, `__main__` is a bare module. multiprocessing has every worker import the parent's main
-    module again before it runs anything; under Dagster or the CLI that module imports dagster, 7 s of CPU per
-    worker (the 1M-event benchmark spent them at every run). The workers run pipelines.verdicts only."""
+    module again before it runs anything; under Dagster or a benchmark that module imports dagster and dbt, seconds
+    of CPU per worker at every run. The workers run pipelines.verdicts only."""
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -87,3 +89,40 @@ def test_worker_processes_give_the_verdicts_of_one_process(
         "unknown_event",
         "event_id_conflict",
     }
+
+
+MAIN_MODULE = """
+import os, sys
+from pathlib import Path
+
+with Path(sys.argv[1]).open("a") as imports:  # each process that imports this module as its main says so
+    imports.write(f"{os.getpid()}\\n")
+
+if __name__ == "__main__":
+    from datetime import UTC, datetime
+    from pipelines.ingestion import judged_chunks
+    from pipelines.verdicts import Chunk
+
+    chunks = [Chunk("s", index, [b"{}"] * 3, ("f", index), datetime.now(UTC)) for index in range(9)]
+    verdicts = list(judged_chunks(chunks, "run", sys.argv[2], workers=3))
+    print(os.getpid(), sum(verdict.received for verdict in verdicts), sum(len(verdict.dead) for verdict in verdicts))
+"""
+
+
+def test_no_worker_imports_the_main_module(tmp_path: Path) -> None:
+    """Every worker starts with a bare main module: under Dagster or a benchmark, importing the parent's main
+    module again costs each worker seconds of CPU (dagster's import) at every run."""
+    script, imports = tmp_path / "main_module.py", tmp_path / "imports"
+    script.write_text(MAIN_MODULE)
+    done = subprocess.run(
+        [sys.executable, str(script), str(imports), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert done.returncode == 0, done.stderr
+    parent, received, dead = done.stdout.split()
+    assert (received, dead) == ("27", "27")  # every line judged by the workers (`{}` is a dead letter)
+    assert imports.read_text().split() == [parent]
