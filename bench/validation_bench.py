@@ -194,7 +194,7 @@ def compile_with_jsonschema(resources: Mapping[str, JsonObject], schema: JsonObj
         schema, registry=registry, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
 
-    def check(document: object) -> list[Violation]:
+    def violations(document: object) -> list[Violation]:
         if validator.is_valid(document):
             return []
         return [
@@ -202,7 +202,7 @@ def compile_with_jsonschema(resources: Mapping[str, JsonObject], schema: JsonObj
             for error in validator.iter_errors(document)
         ]
 
-    return check
+    return SchemaCheck(violations, validator.is_valid)
 
 
 def lines_of(path: Path) -> Iterator[bytes]:

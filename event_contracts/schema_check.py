@@ -13,7 +13,25 @@ from event_contracts.json_paths import excerpt, json_path
 from event_contracts.reasons import Reason, Violation
 
 JsonObject = dict[str, Any]
-SchemaCheck = Callable[[object], list[Violation]]
+
+
+class SchemaCheck:
+    """A compiled schema: calling it lists a document's violations; `is_valid` says only whether there are any, in
+    one call into the compiled validator (the ingestion's hot path). `is_valid` may raise ValueError for what is not
+    a JSON document (a lone surrogate, a non-string key); calling the check reports that as a violation."""
+
+    __slots__ = ("_violations", "is_valid")
+
+    def __init__(
+        self, violations: Callable[[object], list[Violation]], is_valid: Callable[[object], bool] | None = None
+    ) -> None:
+        self._violations = violations
+        self.is_valid = is_valid or (lambda document: not violations(document))
+
+    def __call__(self, document: object) -> list[Violation]:
+        return self._violations(document)
+
+
 # (every schema a check may $ref, by $id; the root schema) -> the compiled check
 SchemaCompiler = Callable[[Mapping[str, JsonObject], JsonObject], SchemaCheck]
 
@@ -89,7 +107,7 @@ def compile_schema_check(resources: Mapping[str, JsonObject], schema: JsonObject
     validator = jsonschema_rs.validator_for(schema, registry=registry, validate_formats=True, offline=True)
     descriptions = _Descriptions({**resources, str(schema.get("$id", "")): schema})
 
-    def check(document: object) -> list[Violation]:
+    def violations(document: object) -> list[Violation]:
         try:
             if validator.is_valid(document):
                 return []
@@ -100,4 +118,4 @@ def compile_schema_check(resources: Mapping[str, JsonObject], schema: JsonObject
             return [Violation(Reason.SCHEMA_VIOLATION, "$", excerpt(f"not a JSON document: {exc}"))]
         return [Violation(Reason.SCHEMA_VIOLATION, path, message) for path, message in found]
 
-    return check
+    return SchemaCheck(violations, validator.is_valid)

@@ -33,7 +33,6 @@ from event_contracts.row_rules import within_limits_fast
 from event_contracts.validation import SUPPORTED_MAJOR
 
 _ENCODER = msgspec.json.Encoder()
-_NO_INTEGERS: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,8 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
     it: a timestamp with an offset, say).
     """
     registry = contract_registry()
-    checks, integers, server_only = registry.event_checks, registry.integer_properties, _server_events()
+    valid = {name: check.is_valid for name, check in registry.event_checks.items()}
+    integers, server_only = registry.integer_properties, _server_events()
     decode, encode = _DECODER.decode, _ENCODER.encode
     spool = bytearray()
     csv_rows: list[str] = []
@@ -159,29 +159,32 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
         received_at = shared_received or chunk.received_at[index]  # type: ignore[index]
         from_client = chunk.from_client[index] if shared_client is None else shared_client  # type: ignore[index]
         ref = f"{path}:{first_line + index}" if refs is None else refs[index]
-        document: Any
+        # Surely valid? (Inline: a call per line would cost 6 % of the judging.) Decoded, valid against its schema,
+        # schema_version MAJOR.MINOR, occurred_at within the limits, not a server event from a client; a document
+        # jsonschema-rs cannot read (ValueError) is a violation, which the exact way reports. Anything else asks
+        # `line_violations`.
+        document: Any = None
         try:
             document = decode(raw) if len(raw) <= MAX_LINE_BYTES else None
-        except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError):
-            document = None
-        # Surely valid? (Inline: a call per line would cost 6 % of the judging.) Valid against its schema,
-        # schema_version is MAJOR.MINOR and occurred_at an RFC 3339 string; a document jsonschema-rs cannot read is
-        # a violation too (schema_check.py). Anything else asks `line_violations`.
-        name = document.get("event_name") if type(document) is dict else None
-        if not (
-            type(name) is str
-            and name in checks
-            and not (from_client and name in server_only)
-            and not checks[name](document)
-            and str(document["schema_version"]).startswith(_SUPPORTED_VERSION)
-            and within_limits_fast(document["occurred_at"], received_at)
-        ):
+            name = document.get("event_name") if type(document) is dict else None
+            surely_valid = (
+                type(name) is str
+                and name in valid
+                and not (from_client and name in server_only)
+                and valid[name](document)
+                and str(document["schema_version"]).startswith(_SUPPORTED_VERSION)
+                and within_limits_fast(document["occurred_at"], received_at)
+            )
+        except (msgspec.MsgspecError, UnicodeDecodeError, RecursionError, ValueError):
+            surely_valid = False
+        if not surely_valid:
             document, violations = line_violations(raw, received_at, from_client)
             if violations or document is None:
                 dead.append(dead_letter(run_id, source, ref, received_at, raw, document, violations))
                 continue
         # The candidate's row is the document itself with its landing columns (raw.events' names, absent = null).
-        document["properties"] = stored_properties(document, integers.get(document["event_name"], _NO_INTEGERS))
+        if integer_names := integers.get(document["event_name"]):
+            document["properties"] = stored_properties(document, integer_names)
         received_text = shared_text or received_at.isoformat()
         raw_text, digest = raw.decode(), hashlib.sha256(raw).hexdigest()
         if csv_columns:  # null unquoted and empty; text always quoted, so "", a line break or a `\.` stays data

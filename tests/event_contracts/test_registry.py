@@ -62,7 +62,7 @@ def test_one_compiled_check_per_catalog_event_plus_the_envelope() -> None:
 
 def test_an_injected_registry_is_the_one_used() -> None:
     def reject_everything(resources: Mapping[str, JsonObject], schema: JsonObject) -> SchemaCheck:
-        return lambda document: [Violation(Reason.SCHEMA_VIOLATION, "$", "rejected")]
+        return SchemaCheck(lambda document: [Violation(Reason.SCHEMA_VIOLATION, "$", "rejected")])
 
     assert validate_event(client_event()) == []
     assert validate_event(client_event(), registry=load_registry(reject_everything)) == [

@@ -12,6 +12,7 @@ import pytest
 
 from api.timestamps import rfc3339
 from event_contracts import Reason, Violation, contract_registry, validation
+from event_contracts.schema_check import SchemaCheck
 from pipelines import verdicts
 
 
@@ -24,7 +25,7 @@ def refuse_app_open(patch: pytest.MonkeyPatch) -> None:
     def refusing(document: object) -> list[Violation]:
         return [*check(document), Violation(Reason.SCHEMA_VIOLATION, "$.properties.launch", "buggy rule")]
 
-    buggy = dataclasses.replace(current, event_checks={**current.event_checks, "app_open": refusing})
+    buggy = dataclasses.replace(current, event_checks={**current.event_checks, "app_open": SchemaCheck(refusing)})
     patch.setattr(validation, "contract_registry", lambda: buggy)
     patch.setattr(verdicts, "contract_registry", lambda: buggy)
 
