@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, asset, multi_asset
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, asset, multi_asset
 
 from api.payments.gateway import PaymentGateway
 from api.settings import StripeSettings
@@ -49,6 +49,7 @@ def oltp_extracts(context: AssetExecutionContext, patronage: PatronageConfig) ->
     key_prefix=["raw"],
     name="provider_balance_transactions",
     owners=OWNERS,
+    deps=[AssetKey(["raw", "journal_lines"])],  # from Stripe's API: since the extracted journal's first day
 )
 def provider_balance_transactions(context: AssetExecutionContext, patronage: PatronageConfig) -> MaterializeResult:  # type: ignore[type-arg]
     """raw.provider_balance_transactions: itemized balance-change report CSVs in

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance, materialize
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -165,3 +165,11 @@ def test_without_reports_the_provider_side_comes_from_stripe_since_the_journal_o
     metadata = {key: value.value for key, value in event.materialization.metadata.items()}
     assert metadata["provider_source"] == "stripe_api"
     assert query(where, "select count(*) from raw.provider_balance_transactions") == [(metadata["transactions"],)]
+
+
+def test_the_provider_side_is_extracted_after_the_journal_it_dates_from() -> None:
+    """From Stripe's API the provider side starts a day before the extracted journal's first entry: in a job that
+    runs both, Dagster must run the journal's extract first."""
+    journal = AssetKey(["raw", "journal_lines"])
+    assert journal in oltp_extracts.keys
+    assert journal in provider_balance_transactions.dependency_keys
