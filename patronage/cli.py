@@ -138,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop_on_signals()
     try:
         return run(args, settings)
+    except ConfigError as exc:  # found by the command itself (a setting that only its work checks): said the same way
+        print(f"patronage {args.command}: configuration error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as stopped:  # Stopped, or a library's own KeyboardInterrupt on SIGINT
         signum = stopped.signum if isinstance(stopped, Stopped) else signal.SIGINT
         status = 0 if args.command in STOPPED_CLEANLY else 128 + signum

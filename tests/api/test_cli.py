@@ -48,6 +48,26 @@ def test_bad_configuration_exits_2_with_a_clear_message(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_setting_a_command_finds_wrong_exits_2_with_a_clear_message(tmp_path: Path) -> None:
+    """Dagster's storage URL only in `.env` passes loading (it is a valid URL), and `pipeline run` refuses it
+    before it runs anything: the same one-line message and status as a setting refused while loading."""
+    env = {key: value for key, value in os.environ.items() if key != "PATRONAGE_DAGSTER_STORAGE_URL"}
+    (tmp_path / ".env").write_text("PATRONAGE_DAGSTER_STORAGE_URL=postgresql+psycopg2://dagster@localhost/runs\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "patronage.cli", "pipeline", "run"],
+        env={**env, "PATRONAGE_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(Path(__file__).parents[2])},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    message = "patronage pipeline: configuration error: PATRONAGE_DAGSTER_STORAGE_URL must be in the environment"
+    assert result.stderr.strip().splitlines()[-1].startswith(message)
+
+
 def test_db_current_against_a_given_server(tmp_path: Path, database_url: str) -> None:
     env = {"PATRONAGE_DATA_DIR": str(tmp_path), "PATRONAGE_JWT_SECRET": SECRET, "DATABASE_URL": database_url}
     result = patronage("db", "current", env=env)
