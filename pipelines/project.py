@@ -129,7 +129,7 @@ def _parse_state(warehouse: WarehouseAt) -> Path:
     return PARSE_STATE_DIR / hashlib.sha256(key.encode()).hexdigest()[:16] / PARTIAL_PARSE
 
 
-def _modified(path: Path) -> float:
+def modified_time(path: Path) -> float:
     try:
         return path.stat().st_mtime
     except FileNotFoundError:  # pruned by a concurrent run
@@ -156,7 +156,7 @@ def dbt_target(warehouse: WarehouseAt, folder: Path) -> Iterator[Path]:
         partial = kept.with_name(f"{PARTIAL_PARSE}.{uuid.uuid4().hex}.tmp")
         shutil.copyfile(made, partial)
         os.replace(partial, kept)
-        by_use = sorted(PARSE_STATE_DIR.glob(f"*/{PARTIAL_PARSE}"), key=_modified, reverse=True)
+        by_use = sorted(PARSE_STATE_DIR.glob(f"*/{PARTIAL_PARSE}"), key=modified_time, reverse=True)
         for stale in by_use[PARSE_STATES_KEPT:]:
             shutil.rmtree(stale.parent, ignore_errors=True)
 

@@ -4,6 +4,7 @@ The models' Dagster group (`analytics`), descriptions and owners come from the d
 models/groups.yml, each model's yml `config.meta.dagster.owners`): dagster-dbt's default translator reads them.
 """
 
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pipelines.project import (
     dbt_profiles_dir,
     dbt_project,
     dbt_target,
+    modified_time,
     prepare_manifest,
     write_docs_site,
 )
@@ -31,6 +33,8 @@ DOCS_PAGE = "dbt-docs.html"  # beside the dashboards' index.html, which links it
 
 
 BUILDS = DBT_PROJECT_DIR / "target"
+BUILDS_KEPT = 16  # the newest builds' artifacts (manifest, run results, compiled SQL: ~14 MB each) stay to read
+BUILD_IN_USE = 3600.0  # seconds: a folder written to this recently may be a build still running, or read next
 
 
 def _build_prefix(run_id: str) -> str:
@@ -49,6 +53,16 @@ def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, patron
             dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=executable)
         command = ["build", "--profiles-dir", str(profiles), "--target", patronage.dbt_target]
         yield from dbt.cli(command, context=context, target_path=target).stream()
+    _prune_builds(time.time())
+
+
+def _prune_builds(now: float) -> None:
+    """Older builds' folders go, but the newest BUILDS_KEPT and any written to within BUILD_IN_USE: an hourly
+    schedule would otherwise add a folder every hour for as long as it runs."""
+    by_age = sorted(BUILDS.glob("analytics_models-*"), key=modified_time, reverse=True)
+    for folder in by_age[BUILDS_KEPT:]:
+        if now - modified_time(folder) > BUILD_IN_USE:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @asset(

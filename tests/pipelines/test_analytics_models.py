@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from dagster_dbt import DbtCliResource
 
 from api.payments.gateway import BalanceTransaction
 from api.settings import load_settings
+from pipelines.assets import analytics
 from pipelines.assets.analytics import analytics_models
 from pipelines.extracts import OLTP_EXTRACTS, load_oltp_rows, load_provider_transactions
 from pipelines.project import DBT_EXECUTABLE, dbt_project
@@ -135,6 +137,18 @@ def test_the_dbt_asset_builds_on_the_warehouse_its_resource_names(
     }.items():
         monkeypatch.setenv(name, value)
     load_settings.cache_clear()  # anything that read the settings now would see the environment above
+    # Builds' folders: two old ones beyond what is kept go, one beyond it but written a minute ago (a build that
+    # may still be running) stays, as does this run's.
+    builds = tmp_path / "builds"
+    monkeypatch.setattr(analytics, "BUILDS", builds)
+    monkeypatch.setattr(analytics, "BUILDS_KEPT", 1)
+    for name, age in (
+        ("analytics_models-old-1", 2 * 86_400),
+        ("analytics_models-old-2", 7_200),
+        ("analytics_models-busy", 60),
+    ):
+        (builds / name).mkdir(parents=True)
+        os.utime(builds / name, (time.time() - age, time.time() - age))
     patronage = PatronageConfig(
         warehouse=str(warehouse_at),
         landing_dir=str(tmp_path / "landing"),
@@ -159,4 +173,6 @@ def test_the_dbt_asset_builds_on_the_warehouse_its_resource_names(
     with open_warehouse(warehouse_at, read_only=True) as store:
         assert store.scalar("select count(*) from marts.funnel_daily") > 0
     assert not elsewhere.exists()  # nothing went to the environment's warehouse
+    (this_run,) = [folder.name for folder in builds.iterdir() if (folder / "manifest.json").exists()]
+    assert sorted(folder.name for folder in builds.iterdir()) == sorted(["analytics_models-busy", this_run])
     assert os.environ["PATRONAGE_DBT_TARGET"] == other_target  # and the environment is as it was
