@@ -118,6 +118,7 @@ class Settings:
     notifications: NotificationSettings
     payout_country: str
     dead_letter_alert_rate: float = 0.01
+    ingest_workers: int = 1  # processes that judge landed lines (1: in the pipeline's own process)
     disputes: DisputeSettings = field(default_factory=DisputeSettings)
     dagster: DagsterSettings = field(default_factory=DagsterSettings)
 
@@ -344,6 +345,8 @@ def settings_from(env: dict[str, str]) -> Settings:
         ),
         payout_country=country,
         dead_letter_alert_rate=alert_rate,
+        # Judging is CPU-bound Python: one process per core unless told otherwise.
+        ingest_workers=_whole_number(env, "PATRONAGE_INGEST_WORKERS", os.cpu_count() or 1, "processes"),
         disputes=_dispute_settings(env),
         dagster=_dagster_settings(env),
     )

@@ -26,7 +26,6 @@ from pipelines.assets.dead_letters import dead_letter_replay_job
 from pipelines.assets.extracts import oltp_extracts, provider_balance_transactions
 from pipelines.assets.ingestion import landing_file_events, landing_table_events
 from pipelines.assets.playback import playback_caps
-from pipelines.ingestion import default_workers
 from pipelines.project import DBT_EXECUTABLE, dbt_project
 from pipelines.resources import OpsAlerts, PatronageConfig
 from pipelines.sensors import landing_files_sensor
@@ -62,7 +61,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
             stripe_secret_key=_hidden("STRIPE_SECRET_KEY", settings.stripe.secret_key),
             stripe_api_base=settings.stripe.api_base,
             dead_letter_alert_rate=settings.dead_letter_alert_rate,
-            ingest_workers=default_workers(),
+            ingest_workers=settings.ingest_workers,
         ),
         "ops_alerts": OpsAlerts(
             dev_sink=str(paths.data_dir / "outbox" / "ops.jsonl"),

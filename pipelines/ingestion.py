@@ -65,12 +65,6 @@ class Audit:
         return self.dead_lettered / self.received if self.received else 0.0
 
 
-def default_workers() -> int:
-    """Judging is CPU-bound Python: one process per core (PATRONAGE_INGEST_WORKERS overrides; 1 judges in-process)."""
-    configured = os.environ.get("PATRONAGE_INGEST_WORKERS")
-    return max(1, int(configured)) if configured else os.cpu_count() or 1
-
-
 def judged_chunks(
     chunks: Iterable[Chunk], run_id: str, spool_dir: str, workers: int, csv_columns: tuple[str, ...] = ()
 ) -> Iterator[ChunkVerdicts]:
@@ -276,7 +270,7 @@ def ingest(
         try:
             with warehouse.transaction():
                 dead = DeadLetterFiles(run_id, Path(spool))
-                received = stage(warehouse, chunks, run_id, Path(spool), dead.add, workers or default_workers())
+                received = stage(warehouse, chunks, run_id, Path(spool), dead.add, workers or os.cpu_count() or 1)
                 duplicates = settle(warehouse, run_id, [source], dead.add)
                 insert_rows(warehouse, dead.spools)
                 accepted = int(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -80,11 +81,18 @@ def test_a_short_secret_is_accepted_outside_production(tmp_path: Path) -> None:
         ({"STRIPE_API_BASE": "localhost:12111"}, "STRIPE_API_BASE"),
         ({"PATRONAGE_PAYOUT_COUNTRY": "USA"}, "PATRONAGE_PAYOUT_COUNTRY"),
         ({"PATRONAGE_SMTP_URL": "http://mail"}, "PATRONAGE_SMTP_URL"),
+        ({"PATRONAGE_INGEST_WORKERS": "0"}, "PATRONAGE_INGEST_WORKERS must be a whole number of processes"),
+        ({"PATRONAGE_INGEST_WORKERS": "two"}, "PATRONAGE_INGEST_WORKERS"),
     ],
 )
 def test_bad_configuration_names_the_variable(tmp_path: Path, env: dict[str, str], names: str) -> None:
     with pytest.raises(ConfigError, match=names):
         settings_from({"PATRONAGE_DATA_DIR": str(tmp_path), **env})
+
+
+def test_ingest_workers_default_to_one_per_core(tmp_path: Path) -> None:
+    assert settings_from({"PATRONAGE_DATA_DIR": str(tmp_path)}).ingest_workers == (os.cpu_count() or 1)
+    assert settings_from({"PATRONAGE_DATA_DIR": str(tmp_path), "PATRONAGE_INGEST_WORKERS": "3"}).ingest_workers == 3
 
 
 def test_secrets_are_not_in_reprs(tmp_path: Path) -> None:
