@@ -10,6 +10,7 @@ the columns' order); what is a duplicate or an id conflict is decided afterwards
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -31,6 +32,7 @@ from event_contracts import (
 )
 from event_contracts.row_rules import within_limits_fast
 from event_contracts.validation import SUPPORTED_MAJOR
+from stores.warehouse.port import EVENT_COLUMNS
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -128,6 +130,13 @@ def _server_events() -> frozenset[str]:
 
 # raw.events' columns that the landing gives, not the event: a CSV row ends with them, in this order.
 LANDING_COLUMNS = ("received_at", "raw", "raw_sha256", "source", "source_ref", "run_id")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
+def csv_text(text: str) -> str:
+    """A text field in the bulk CSV dialect (stores/warehouse/port.py, BULK_CSV): quoted, `\\` and `"` escaped
+    by a backslash; a line break, a `\\.` or a comma inside stays data."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[str, ...] = ()) -> ChunkVerdicts:
@@ -145,7 +154,6 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
     integers, server_only = registry.integer_properties, _server_events()
     decode, encode = _DECODER.decode, _ENCODER.encode
     spool = bytearray()
-    csv_rows: list[str] = []
     candidates = 0
     dead: list[DeadLetter] = []
     shared_received = chunk.received_at if isinstance(chunk.received_at, datetime) else None
@@ -153,7 +161,9 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
     shared_client = chunk.from_client if isinstance(chunk.from_client, bool) else None
     refs, (path, first_line) = (None, chunk.refs) if isinstance(chunk.refs, tuple) else (chunk.refs, ("", 0))
     source, strip_cr = chunk.source, chunk.strip_cr
-    source_field, run_field = (f'"{text.replace(chr(34), chr(34) * 2)}"' for text in (source, run_id))
+    source_field, run_field = csv_text(source), csv_text(run_id)
+    json_positions = [position for position, name in enumerate(csv_columns) if EVENT_COLUMNS[name] == "json"]
+    plain_text = bool(csv_columns) and not _CONTROL.search("".join((source, run_id, path, *(refs or ()))))
     for index, line in enumerate(chunk.raws):
         raw = line[:-1] if strip_cr and line.endswith(b"\r") else line
         received_at = shared_received or chunk.received_at[index]  # type: ignore[index]
@@ -187,16 +197,25 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
             document["properties"] = stored_properties(document, integer_names)
         received_text = shared_text or received_at.isoformat()
         raw_text, digest = raw.decode(), hashlib.sha256(raw).hexdigest()
-        if csv_columns:  # null unquoted and empty; text always quoted, so "", a line break or a `\.` stays data
+        if plain_text and b"\\" not in raw and b"\t" not in raw and b"\n" not in raw and b"\r" not in raw:
+            # No escape and no whitespace but spaces in the line (JSON allows no other control character there),
+            # so no control character in any value: msgspec's JSON array of the row is the row in the bulk CSV
+            # dialect, its `\"` and `\\` escapes included (the objects as JSON text fields).
+            row = list(map(document.get, csv_columns))
+            for position in json_positions:
+                if (value := row[position]) is not None:
+                    row[position] = encode(value).decode()
+            row += (received_text, raw_text, digest, source, ref, run_id)
+            spool += memoryview(encode(row))[1:-1]
+            spool += b"\n"
+        elif csv_columns:  # a control character may be in a value: each field escaped on its own
             fields = [
-                ""
-                if value is None
-                else '"' + (value if type(value) is str else encode(value).decode()).replace('"', '""') + '"'
+                "null" if value is None else csv_text(value if type(value) is str else encode(value).decode())
                 for value in map(document.get, csv_columns)
             ]
-            raw_field, ref_field = raw_text.replace('"', '""'), ref.replace('"', '""')
-            landing = f'"{received_text}","{raw_field}",{digest},{source_field},"{ref_field}",{run_field}'
-            csv_rows.append(",".join(fields) + "," + landing)
+            fields += (csv_text(received_text), csv_text(raw_text), digest, source_field, csv_text(ref), run_field)
+            spool += ",".join(fields).encode()
+            spool += b"\n"
         else:
             document["received_at"] = received_text
             document["raw"] = raw_text
@@ -210,5 +229,5 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
     if not candidates:
         return ChunkVerdicts(len(chunk.raws), None, dead)
     spooled = Path(spool_dir) / f"events-{chunk.first_seq}.{'csv' if csv_columns else 'ndjson'}"
-    spooled.write_bytes("\n".join(csv_rows).encode() + b"\n" if csv_columns else spool)
+    spooled.write_bytes(spool)
     return ChunkVerdicts(len(chunk.raws), str(spooled), dead)

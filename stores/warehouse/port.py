@@ -224,6 +224,10 @@ def added_columns(found: Iterable[tuple[str, str]]) -> list[str]:
     ]
 
 
+# The ingestion's CSV rows (PostgreSQL's COPY options): text quoted, its `"` and `\` escaped by a backslash as JSON
+# escapes them, so a JSON array of the row's values is the row; null unquoted `null` ("null" quoted is text).
+BULK_CSV = "format csv, escape e'\\\\', null 'null'"
+
 KEYS_PER_STATEMENT = 1000  # `mark`'s keys per update: a statement per key cost a round trip per row
 
 
@@ -252,8 +256,8 @@ class Warehouse(ABC):
 
     def load_bulk(self, table: str, columns: dict[str, str], paths: Sequence[Path]) -> None:
         """Append spool files in `bulk_format` to `table`: JSON lines with `columns` by name, or CSV rows of
-        `columns` in order (null unquoted and empty, text quoted): the ingestion's bulk path. JSON lines go
-        through `load_json_lines`; an engine that reads CSV faster says so and loads it itself."""
+        `columns` in order (BULK_CSV): the ingestion's bulk path. JSON lines go through `load_json_lines`; an engine
+        that reads CSV faster says so and loads it itself."""
         self.load_json_lines(table, columns, paths)
 
     @abstractmethod

@@ -17,7 +17,7 @@ import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
-from stores.warehouse.port import RAW_COLUMNS, Warehouse, added_columns, schema
+from stores.warehouse.port import BULK_CSV, RAW_COLUMNS, Warehouse, added_columns, schema
 
 COLUMN_OPTIONS = {"zstd": "", "plain": ""}
 # A spool line is one CSV field: JSON text has neither of these characters unescaped.
@@ -57,7 +57,7 @@ class PostgresWarehouse(Warehouse):
         with self.connection.cursor() as cursor:
             for path in paths:
                 with path.open("rb") as spool:
-                    cursor.copy_expert(f"copy {table} ({', '.join(columns)}) from stdin with (format csv)", spool)
+                    cursor.copy_expert(f"copy {table} ({', '.join(columns)}) from stdin with ({BULK_CSV})", spool)
 
     def load_json_lines(
         self, table: str, columns: dict[str, str], paths: Sequence[Path], *, on_conflict_do_nothing: bool = False

@@ -183,9 +183,10 @@ def test_a_run_that_loses_an_input_fails_and_commits_nothing(where: LocalRunStor
 
 
 def test_text_that_bulk_formats_treat_specially_is_stored_as_sent(where: LocalRunStores) -> None:
-    """Quotes, commas, line breaks, a line of `\\.` (COPY's end of data) and empty text go through the warehouse's
-    bulk format (PostgreSQL: CSV) unchanged; an absent key is null, an empty string stays empty."""
-    tricky = 'a "quoted", line\r\n\\.\nend'
+    """Quotes, commas, backslashes, line breaks, a line of `\\.` (COPY's end of data), the text `null` and empty text
+    go through the warehouse's bulk format (PostgreSQL: CSV) unchanged; an absent key is null, an empty string stays
+    empty. A line with an escape or a tab takes the field-by-field path there, a plain one the one-call path."""
+    tricky = 'a "quoted", line\r\n\\.\nend\\'
     event = client_event(
         anonymous_id='"\\.",',
         session_id="s\n\\.\nt",  # a CSV line of its own: `\.`
@@ -195,19 +196,24 @@ def test_text_that_bulk_formats_treat_specially_is_stored_as_sent(where: LocalRu
     )
     bare = client_event()
     del bare["user_id"]  # absent = null
-    sent = [line(event), b"  " + line(bare) + b"\t"]  # whitespace around the object is part of the raw bytes
-    (where.landing_dir / 'tri"cky, file.ndjson').write_bytes(b"".join(raw + b"\n" for raw in sent))  # in source_ref
-    assert ingest_landing_files(where, "run-1").accepted == 2
+    plain = client_event(anonymous_id="null", context={"locale": "", "device": "iPhone, 15"})
+    sent = [line(event), b"  " + line(bare) + b"\t", line(plain)]  # whitespace around an object is in its raw bytes
+    assert b"\\" not in sent[2]  # the plain line: no escape and no tab, so the one-call path
+    assert b"\t" not in sent[2]
+    (where.landing_dir / 'tri"cky, file\\.ndjson').write_bytes(b"".join(raw + b"\n" for raw in sent))  # source_ref
+    assert ingest_landing_files(where, "run-1").accepted == 3
     stored = rows(
         where,
         "select raw, anonymous_id, session_id, app_version, user_id, context::varchar, properties::varchar, "
         "source_ref from raw.events order by source_ref",
     )
-    assert [row[7] for row in stored] == ['tri"cky, file.ndjson:1', 'tri"cky, file.ndjson:2']
+    assert [row[7] for row in stored] == [f'tri"cky, file\\.ndjson:{number}' for number in (1, 2, 3)]
     assert [row[0].encode() for row in stored] == sent
-    (_, anonymous_id, session_id, app_version, user_id, context, properties, _), plain = stored
+    (_, anonymous_id, session_id, app_version, user_id, context, properties, _), bare_row, plain_row = stored
     assert (anonymous_id, session_id, app_version) == (event["anonymous_id"], event["session_id"], event["app_version"])
     assert user_id is None
     assert json.loads(str(context)) == event["context"]
     assert json.loads(str(properties)) == event["properties"]
-    assert (plain[4], plain[5]) == (None, None)  # no user_id key, no context key
+    assert (bare_row[4], bare_row[5]) == (None, None)  # no user_id key, no context key
+    assert plain_row[1:5] == ("null", plain["session_id"], plain["app_version"], plain["user_id"])
+    assert (json.loads(str(plain_row[5])), json.loads(str(plain_row[6]))) == (plain["context"], plain["properties"])
