@@ -193,19 +193,28 @@ def _dbt(
         )
 
 
+# The scheduled build's arguments after `build`: data tests check each run's data, unit tests check the models'
+# SQL on fixed rows, which changes only with the code. They run wherever the code is tested (`make test` builds
+# with them, `dbt test --select test_type:unit` by hand), not again at every hourly or daily materialization.
+PRODUCTION_BUILD = ("--exclude-resource-type", "unit_test")
+
+
 def dbt_build(
     warehouse: WarehouseAt,
     scratch: Path,
     select: tuple[str, ...] = (),
     *,
+    unit_tests: bool = True,
     environment: Mapping[str, str] | None = None,
     timeout: float = 1800,
 ) -> subprocess.CompletedProcess[str]:
     """`dbt build` on `warehouse` outside Dagster (tests, benchmarks) with the asset's profile, target and logs
-    under `scratch`; with `select`, only tests whose parents are all selected run. `environment` adds variables
-    (a time zone, say); it cannot point dbt elsewhere: the profile names every value."""
+    under `scratch`; with `select`, only tests whose parents are all selected run; without `unit_tests`, what the
+    Dagster asset runs (PRODUCTION_BUILD). `environment` adds variables (a time zone, say); it cannot point dbt
+    elsewhere: the profile names every value."""
     selection = ["--select", *select, "--indirect-selection", "cautious"] if select else []
-    return _dbt(warehouse, scratch, ["build", *selection], environment=environment, timeout=timeout)
+    production = [] if unit_tests else list(PRODUCTION_BUILD)
+    return _dbt(warehouse, scratch, ["build", *selection, *production], environment=environment, timeout=timeout)
 
 
 # dbt's page loads Snowplow's tracker from a CDN when the manifest says usage stats are on (ours says off:

@@ -17,6 +17,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from pipelines.project import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
+    PRODUCTION_BUILD,
     dbt_executable,
     dbt_profiles_dir,
     dbt_project,
@@ -44,14 +45,15 @@ def _build_prefix(run_id: str) -> str:
 
 @dbt_assets(manifest=prepare_manifest(), project=dbt_project)
 def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, patronage: PatronageConfig) -> Iterator[Any]:
-    """`dbt build`: staging, intermediate and marts models on the pipeline's warehouse, with their tests."""
+    """`dbt build`: staging, intermediate and marts models on the pipeline's warehouse, with their data tests (the
+    unit tests run with the code's tests: PRODUCTION_BUILD)."""
     context.log.info(f"dbt target: {patronage.dbt_target}")
     run_folder = BUILDS / f"{_build_prefix(context.run.run_id)}{uuid.uuid4().hex[:7]}"
     with dbt_profiles_dir(patronage.warehouse_at) as profiles, dbt_target(patronage.warehouse_at, run_folder) as target:
         executable = dbt_executable(patronage.warehouse_at, profiles)
         if executable != DBT_EXECUTABLE:  # Spark's: dbt in a process that registered the lake, publishing its tables
             dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=executable)
-        command = ["build", "--profiles-dir", str(profiles), "--target", patronage.dbt_target]
+        command = ["build", *PRODUCTION_BUILD, "--profiles-dir", str(profiles), "--target", patronage.dbt_target]
         yield from dbt.cli(command, context=context, target_path=target).stream()
     _prune_builds(time.time())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import time
 from datetime import UTC, datetime
@@ -174,5 +175,10 @@ def test_the_dbt_asset_builds_on_the_warehouse_its_resource_names(
         assert store.scalar("select count(*) from marts.funnel_daily") > 0
     assert not elsewhere.exists()  # nothing went to the environment's warehouse
     (this_run,) = [folder.name for folder in builds.iterdir() if (folder / "manifest.json").exists()]
+    ran = {
+        result["unique_id"].split(".")[0]
+        for result in json.loads((builds / this_run / "run_results.json").read_text())["results"]
+    }
+    assert ran == {"exposure", "model", "seed", "test"}  # data tests, not unit tests (they run with the code's tests)
     assert sorted(folder.name for folder in builds.iterdir()) == sorted(["analytics_models-busy", this_run])
     assert os.environ["PATRONAGE_DBT_TARGET"] == other_target  # and the environment is as it was
