@@ -35,5 +35,5 @@ def validate_event(document: dict[str, Any], *, registry: ContractRegistry | Non
     ):
         message = f"schema version {version} is not supported: this pipeline validates {SUPPORTED_MAJOR}.x"
         violations.append(Violation(Reason.UNSUPPORTED_SCHEMA_VERSION, "$.schema_version", message))
-    violations.extend(check(document))
+    violations.extend(check.violations(document))
     return by_priority(violations)

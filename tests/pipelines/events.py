@@ -23,7 +23,7 @@ def refuse_app_open(patch: pytest.MonkeyPatch) -> None:
     check = current.event_checks["app_open"]
 
     def refusing(document: object) -> list[Violation]:
-        return [*check(document), Violation(Reason.SCHEMA_VIOLATION, "$.properties.launch", "buggy rule")]
+        return [*check.violations(document), Violation(Reason.SCHEMA_VIOLATION, "$.properties.launch", "buggy rule")]
 
     buggy = dataclasses.replace(current, event_checks={**current.event_checks, "app_open": SchemaCheck(refusing)})
     patch.setattr(validation, "contract_registry", lambda: buggy)
