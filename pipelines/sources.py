@@ -14,7 +14,7 @@ from typing import IO, cast
 import psycopg2
 
 from pipelines.ingestion import CHUNK_BYTES, CHUNK_LINES
-from pipelines.verdicts import Chunk
+from pipelines.verdicts import Chunk, FileLines
 from stores.files import Location, PathOrUrl
 
 TABLE_SOURCE = "event_landing"
@@ -135,14 +135,48 @@ def file_chunks(landing_files: list[LandingFile], first_seq: int = 0) -> Iterato
             seq += 1
             continue
         number = 1
+        for lines in _pieces(landing_file):
+            yield Chunk(
+                FILES_SOURCE, seq, lines, (landing_file.relative, number), landing_file.received_at, strip_cr=True
+            )
+            seq += len(lines)
+            number += len(lines)
+
+
+def _pieces(landing_file: LandingFile) -> Iterator[list[bytes] | FileLines]:
+    """The file's lines, at most CHUNK_LINES at a time. A local uncompressed file's are where they are in it
+    (FileLines): each judging worker reads its own, and this process only looks for the line breaks."""
+    path = landing_file.location.local_path(landing_file.relative)
+    if path is None or landing_file.relative.endswith(".gz"):
         for lines in _lines(landing_file):
             for start in range(0, len(lines), CHUNK_LINES):
-                part = lines[start : start + CHUNK_LINES]
-                yield Chunk(
-                    FILES_SOURCE, seq, part, (landing_file.relative, number), landing_file.received_at, strip_cr=True
-                )
-                seq += len(part)
-                number += len(part)
+                yield lines[start : start + CHUNK_LINES]
+        return
+    with open(path, "rb") as stream:
+        for offset, length, count in _line_runs(stream):
+            yield FileLines(path, offset, length, count)
+
+
+def _line_runs(stream: IO[bytes]) -> Iterator[tuple[int, int, int]]:
+    """(offset, length, lines) of consecutive runs of whole lines, read a block at a time: a run ends at the last
+    line break of a block, or earlier if it would hold more than CHUNK_LINES lines; a line longer than a block is
+    carried until it ends. The last line of the stream needs no line break."""
+    start = end = 0  # the run being gathered is [start, end): blocks without a line break
+    while block := stream.read(CHUNK_BYTES):
+        breaks = block.count(b"\n")
+        position = -1
+        while breaks > CHUNK_LINES:  # many short lines: cut at every CHUNK_LINES-th break
+            for _ in range(CHUNK_LINES):
+                position = block.find(b"\n", position + 1)
+            yield start, end + position + 1 - start, CHUNK_LINES
+            start, breaks = end + position + 1, breaks - CHUNK_LINES
+        if breaks:
+            cut = block.rfind(b"\n") + 1
+            yield start, end + cut - start, breaks
+            start = end + cut
+        end += len(block)
+    if end > start:
+        yield start, end - start, 1
 
 
 def _lines(landing_file: LandingFile) -> Iterator[list[bytes]]:

@@ -10,6 +10,7 @@ the columns' order); what is a duplicate or an id conflict is decided afterwards
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,30 @@ _ENCODER = msgspec.json.Encoder()
 
 
 @dataclass(frozen=True)
+class FileLines:
+    """`lines` whole lines of a local file, `length` bytes from `offset`, read by the worker that judges them: only
+    where they are crosses from the pipeline's process to the worker, not the lines themselves."""
+
+    path: str
+    offset: int
+    length: int
+    lines: int
+
+    def __len__(self) -> int:
+        return self.lines
+
+    def read(self) -> list[bytes]:
+        with open(self.path, "rb") as stream:
+            data = os.pread(stream.fileno(), self.length, self.offset)
+        lines = data.split(b"\n")
+        if data.endswith(b"\n"):  # a line break ends a line; it does not start another
+            lines.pop()
+        if len(data) != self.length or len(lines) != self.lines:
+            raise RuntimeError(f"{self.path} changed while it was ingested")
+        return lines
+
+
+@dataclass(frozen=True)
 class Chunk:
     """Consecutive inputs of one source in processing order; `first_seq` numbers the first of them.
 
@@ -47,7 +72,7 @@ class Chunk:
 
     source: str
     first_seq: int
-    raws: list[bytes]
+    raws: list[bytes] | FileLines
     refs: list[str] | tuple[str, int]  # one ref per line, or (file path, number of the first line)
     received_at: list[datetime] | datetime
     from_client: list[bool] | bool = False
@@ -164,7 +189,8 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
     source_field, run_field = csv_text(source), csv_text(run_id)
     json_positions = [position for position, name in enumerate(csv_columns) if EVENT_COLUMNS[name] == "json"]
     plain_text = bool(csv_columns) and not _CONTROL.search("".join((source, run_id, path, *(refs or ()))))
-    for index, line in enumerate(chunk.raws):
+    raws = chunk.raws if isinstance(chunk.raws, list) else chunk.raws.read()
+    for index, line in enumerate(raws):
         raw = line[:-1] if strip_cr and line.endswith(b"\r") else line
         received_at = shared_received or chunk.received_at[index]  # type: ignore[index]
         from_client = chunk.from_client[index] if shared_client is None else shared_client  # type: ignore[index]
@@ -227,7 +253,7 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
             spool += b"\n"
         candidates += 1
     if not candidates:
-        return ChunkVerdicts(len(chunk.raws), None, dead)
+        return ChunkVerdicts(len(raws), None, dead)
     spooled = Path(spool_dir) / f"events-{chunk.first_seq}.{'csv' if csv_columns else 'ndjson'}"
     spooled.write_bytes(spool)
-    return ChunkVerdicts(len(chunk.raws), str(spooled), dead)
+    return ChunkVerdicts(len(raws), str(spooled), dead)

@@ -94,6 +94,10 @@ class Location:
             Path(temporary).unlink(missing_ok=True)
             raise
 
+    def local_path(self, relative: str) -> str | None:
+        """The file's absolute path on this machine's disk; None for an object in a store."""
+        return os.path.abspath(self._path(relative)) if self.local else None
+
     def open_read(self, relative: str) -> IO[bytes]:
         """The file as a stream, for reading it piece by piece."""
         return self.fs.open(self._path(relative), "rb")  # type: ignore[no-any-return]
