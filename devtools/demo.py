@@ -47,6 +47,14 @@ def _start_server(settings: Settings, host: str, port: int) -> tuple[uvicorn.Ser
     return server, thread, int(bound)
 
 
+def _stop_server(server: uvicorn.Server, thread: threading.Thread) -> None:
+    """However the demo ends (its walkthrough done, Ctrl-C, SIGTERM), the API stops before the process exits: a
+    server thread still running while the interpreter shuts down can crash it."""
+    _step("stopping the API (requests in flight finish first)")
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
 def _start_worker(settings: Settings) -> Callable[[], None]:
     """`patronage worker` in a thread with its own event loop; returns the function that stops it."""
     import asyncio
@@ -188,6 +196,7 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
         settings = dataclasses.replace(settings, stripe=dataclasses.replace(settings.stripe, api_base=stripe_url))
         _step(f"starting the API on embedded PostgreSQL under {settings.database.embedded_dir}")
         server, thread, port = _start_server(settings, host, port)
+        stack.callback(_stop_server, server, thread)
         base = f"http://{host}:{port}"
         httpx.post(
             f"{stripe_url}/_config/webhooks/patronage",
@@ -284,6 +293,4 @@ def run_demo(settings: Settings, *, host: str, port: int, keep_serving: bool, us
             print("\nServing until Ctrl-C.", flush=True)
             with suppress(KeyboardInterrupt):
                 thread.join()
-        server.should_exit = True
-        thread.join(timeout=30)
     return 0 if pipeline_ok else 1

@@ -238,6 +238,7 @@ def test_the_demo_stops_while_it_runs_and_while_it_serves_after_its_pipeline_run
     running.wait_until(logged(running, "driving iOS-like traffic"))
     status, took = running.stop(signal.SIGTERM)
     assert (status, took < STOP_WITHIN) == (0, True), running.output()
+    assert "stopping the API" in running.output()  # not left running while the interpreter shuts down
     assert gone_within(data_dir, 5)
 
     serving_demo = Command(data_dir, "demo", "--port", str(free_port()), "--users", "4", "--days", "2")
@@ -248,4 +249,5 @@ def test_the_demo_stops_while_it_runs_and_while_it_serves_after_its_pipeline_run
     assert not {signal.SIGTERM, signal.SIGINT} & ignored
     status, took = serving_demo.stop(signal.SIGINT)
     assert (status, took < STOP_WITHIN) == (0, True), serving_demo.output()
+    assert "stopping the API" in serving_demo.output()
     assert gone_within(data_dir, 5)
