@@ -17,7 +17,6 @@ from dagster import (
     in_process_executor,
     multiprocess_executor,
 )
-from dagster_dbt import DbtCliResource
 
 from api.settings import Settings, load_settings
 from pipelines.assets.analytics import analytics_models, dbt_docs_site
@@ -26,7 +25,7 @@ from pipelines.assets.dead_letters import dead_letter_replay_job
 from pipelines.assets.extracts import oltp_extracts, provider_balance_transactions
 from pipelines.assets.ingestion import landing_file_events, landing_table_events
 from pipelines.assets.playback import playback_caps
-from pipelines.project import DBT_EXECUTABLE, dbt_project
+from pipelines.project import dbt_cli
 from pipelines.resources import OpsAlerts, PatronageConfig
 from pipelines.sensors import landing_files_sensor
 from stores.warehouse import is_postgres, is_spark
@@ -67,7 +66,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
             dev_sink=str(paths.data_dir / "outbox" / "ops.jsonl"),
             webhook_url=_hidden("PATRONAGE_OPS_WEBHOOK_URL", settings.notifications.ops_webhook_url),
         ),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": dbt_cli(),
     }
 
 

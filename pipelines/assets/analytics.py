@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 
 from pipelines.project import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
     PRODUCTION_BUILD,
+    DbtCli,
+    dbt_cli,
     dbt_executable,
     dbt_profiles_dir,
     dbt_project,
@@ -44,7 +46,7 @@ def _build_prefix(run_id: str) -> str:
 
 
 @dbt_assets(manifest=prepare_manifest(), project=dbt_project)
-def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, patronage: PatronageConfig) -> Iterator[Any]:
+def analytics_models(context: AssetExecutionContext, dbt: DbtCli, patronage: PatronageConfig) -> Iterator[Any]:
     """`dbt build`: staging, intermediate and marts models on the pipeline's warehouse, with their data tests (the
     unit tests run with the code's tests: PRODUCTION_BUILD)."""
     context.log.info(f"dbt target: {patronage.dbt_target}")
@@ -52,7 +54,7 @@ def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, patron
     with dbt_profiles_dir(patronage.warehouse_at) as profiles, dbt_target(patronage.warehouse_at, run_folder) as target:
         executable = dbt_executable(patronage.warehouse_at, profiles)
         if executable != DBT_EXECUTABLE:  # Spark's: dbt in a process that registered the lake, publishing its tables
-            dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=executable)
+            dbt = dbt_cli(executable)
         command = ["build", *PRODUCTION_BUILD, "--profiles-dir", str(profiles), "--target", patronage.dbt_target]
         yield from dbt.cli(command, context=context, target_path=target).stream()
     _prune_builds(time.time())

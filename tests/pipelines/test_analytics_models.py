@@ -15,14 +15,13 @@ import duckdb
 import psycopg2
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster_dbt import DbtCliResource
 
 from api.payments.gateway import BalanceTransaction
 from api.settings import load_settings
 from pipelines.assets import analytics
 from pipelines.assets.analytics import analytics_models
 from pipelines.extracts import OLTP_EXTRACTS, load_oltp_rows, load_provider_transactions
-from pipelines.project import DBT_EXECUTABLE, dbt_project
+from pipelines.project import dbt_cli
 from pipelines.resources import PatronageConfig
 from stores import warehouse
 from stores.warehouse import WarehouseAt, is_postgres, open_warehouse
@@ -162,7 +161,7 @@ def test_the_dbt_asset_builds_on_the_warehouse_its_resource_names(
         result = materialize(
             [analytics_models],
             resources={
-                "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+                "dbt": dbt_cli(),
                 "patronage": patronage,
             },
             instance=DagsterInstance.ephemeral(),

@@ -197,3 +197,18 @@ def test_a_new_manifest_replaces_the_old_one_at_once(monkeypatch: pytest.MonkeyP
     assert manifest.stat().st_ino != before
     assert json.loads(manifest.read_text())["nodes"]
     assert not list(manifest.parent.glob("parsing-*"))
+
+
+def test_the_dbt_resource_knows_its_dbt_s_version_without_starting_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dagster-dbt would run `dbt --version` (3 s) and open an adapter in Dagster's process (1 to 2 s) at every build;
+    the version is dbt-core's own, and no asset here uses the adapter. If dagster-dbt renames either hook, this
+    fails rather than the saving silently going away."""
+    from dagster_dbt import DbtCliResource
+    from dagster_dbt.core import resource
+
+    assert {"_cli_version", "_initialize_dbt_core_adapter"} <= set(vars(DbtCliResource))
+    told = subprocess.run([project.DBT_EXECUTABLE, "--version"], capture_output=True, text=True, check=True).stdout
+    monkeypatch.setattr(resource, "check_output", lambda *_, **__: pytest.fail("dbt started to tell its version"))
+    dbt = project.dbt_cli()
+    assert f"installed: {dbt._cli_version}\n" in told
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None

@@ -13,11 +13,17 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
-from dagster_dbt import DbtCliResource
 
 from pipelines.assets.analytics import analytics_models
 from pipelines.dbt_spark import BUILDS, build_directory, sweep_killed_builds
-from pipelines.project import DBT_EXECUTABLE, dbt_build, dbt_executable, dbt_profile, dbt_profiles_dir, dbt_project
+from pipelines.project import (
+    DBT_EXECUTABLE,
+    dbt_build,
+    dbt_cli,
+    dbt_executable,
+    dbt_profile,
+    dbt_profiles_dir,
+)
 from pipelines.resources import PatronageConfig
 from stores.files import HOST
 from stores.warehouse import EVENT_COLUMNS, WarehouseAt, open_warehouse, spark_adapter
@@ -150,7 +156,7 @@ def test_a_rebuild_publishes_its_tables_at_once_and_a_failed_one_nothing(
         [analytics_models],
         selection=[*selected, AssetKey(["marts", "fct_events"])],
         resources={
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt": dbt_cli(),
             "patronage": patronage,
         },
         instance=DagsterInstance.ephemeral(),
