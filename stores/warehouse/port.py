@@ -21,7 +21,8 @@ SCHEMA = (
     "create schema if not exists raw",
     "create schema if not exists marts",
     # Accepted, deduplicated events: the staging source of the dbt models (marts.fct_events). The ingestion keeps
-    # event_id unique by set operations (pipelines/ingestion.py); an index would cost every bulk load its upkeep.
+    # event_id unique by set operations (pipelines/ingestion.py), not by a key; PostgreSQL's adapter adds the index
+    # a run finds its own rows by (postgres_adapter.INDEXES).
     """
     create table if not exists raw.events (
         event_id varchar not null {plain},

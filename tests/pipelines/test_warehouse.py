@@ -3,6 +3,7 @@ made before the port."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -144,3 +145,40 @@ def test_mark_sets_columns_on_the_rows_of_its_keys(warehouse_at: WarehouseAt, mo
         ("p4", "paid", 400, paid),
         ("p5", None, 500, paid),
     ]
+
+
+def _scans_once_inserted(warehouse_at: WarehouseAt, inserted: int) -> int:
+    """raw.events' sequential scans so far, read once the statistics count `inserted` rows: a backend reports its
+    counts as it ends, after its client has moved on."""
+    deadline = time.monotonic() + 30
+    while True:
+        with open_warehouse(warehouse_at) as store:
+            ((scans, inserts),) = store.rows(
+                "select seq_scan, n_tup_ins from pg_stat_user_tables where relid = 'raw.events'::regclass"
+            )
+        if inserts >= inserted or time.monotonic() > deadline:
+            assert inserts == inserted
+            return int(scans)
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("warehouse_at", ["postgres"], indirect=True)
+def test_a_run_on_postgresql_finds_its_own_rows_by_index(warehouse_at: WarehouseAt, tmp_path: Path) -> None:
+    """On a history of 20,000 events, a run of 10 more reads the whole table once, to find earlier rows of its
+    event ids; its own rows (settled, deleted, counted) it finds by run_id. Every scan of the whole history grows
+    every hourly run with it."""
+    history, later = tmp_path / "history", tmp_path / "later"
+    history.mkdir()
+    later.mkdir()
+    lines = [line(client_event()) for _ in range(20_000)]
+    (history / "a.ndjson").write_bytes(b"\n".join(lines))
+    ingest_landing_files(RunStores(warehouse_at, tmp_path / "dl", history, oltp_dsn="unused"), "history")
+    with open_warehouse(warehouse_at) as store:
+        store.run("analyze raw.events")  # as autovacuum does after a load of this size
+        (indexes,) = store.rows("select count(*) from pg_indexes where schemaname = 'raw' and tablename = 'events'")
+    assert indexes == (1,)
+    scans = _scans_once_inserted(warehouse_at, 20_000)
+    (later / "b.ndjson").write_bytes(b"\n".join([lines[0], *(line(client_event()) for _ in range(9))]))
+    audit = ingest_landing_files(RunStores(warehouse_at, tmp_path / "dl", later, oltp_dsn="unused"), "later")
+    assert (audit.accepted, audit.duplicates) == (9, 1)
+    assert _scans_once_inserted(warehouse_at, 20_010) <= scans + 1  # the repeated line went in, then out
