@@ -16,7 +16,7 @@ from typing import IO, Any
 import msgspec
 
 from stores.files import TEMPORARY, Location, PathOrUrl
-from stores.warehouse import DEAD_LETTER_COLUMNS, Warehouse
+from stores.warehouse import DEAD_LETTER_COLUMNS, Warehouse, storable
 
 _DECODER = msgspec.json.Decoder()
 _ENCODER = msgspec.json.Encoder()  # compact: the JSON columns read the same on every engine
@@ -42,11 +42,14 @@ class DeadLetter:
 
     @property
     def raw_text(self) -> tuple[str, str]:
-        """(text, encoding): the original bytes losslessly, as UTF-8 text or else base64."""
-        try:
-            return self.raw.decode("utf-8"), "utf8"
-        except UnicodeDecodeError:
-            return base64.b64encode(self.raw).decode("ascii"), "base64"
+        """(text, encoding): the original bytes losslessly, as UTF-8 text, or base64 when they are not UTF-8 or hold
+        a NUL byte (no warehouse's text stores one: `storable`)."""
+        if b"\x00" not in self.raw:
+            try:
+                return self.raw.decode("utf-8"), "utf8"
+            except UnicodeDecodeError:
+                pass
+        return base64.b64encode(self.raw).decode("ascii"), "base64"
 
     def record(self) -> dict[str, Any]:
         raw, encoding = self.raw_text
@@ -57,9 +60,9 @@ class DeadLetter:
             "source_ref": self.source_ref,
             "received_at": self.received_at.isoformat(),
             "reason_code": self.reason_code,
-            "errors": self.errors,
-            "event_id": self.event_id,
-            "event_name": self.event_name,
+            "errors": storable(self.errors),  # what the line held may be quoted in a message
+            "event_id": storable(self.event_id),
+            "event_name": storable(self.event_name),
             "raw": raw,
             "raw_encoding": encoding,
         }

@@ -33,7 +33,7 @@ from event_contracts import (
 )
 from event_contracts.row_rules import within_limits_fast
 from event_contracts.validation import SUPPORTED_MAJOR
-from stores.warehouse.port import EVENT_COLUMNS
+from stores.warehouse.port import EVENT_COLUMNS, storable
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -219,6 +219,8 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
                 dead.append(dead_letter(run_id, source, ref, received_at, raw, document, violations))
                 continue
         # The candidate's row is the document itself with its landing columns (raw.events' names, absent = null).
+        if b"\\u0000" in raw:  # U+0000 in a string: stored as U+FFFD on every engine (stores/warehouse/port.py)
+            document = storable(document)
         if integer_names := integers.get(document["event_name"]):
             document["properties"] = stored_properties(document, integer_names)
         received_text = shared_text or received_at.isoformat()

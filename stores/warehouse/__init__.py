@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from stores.warehouse import duckdb_adapter, postgres_adapter, spark_adapter
 from stores.warehouse.duckdb_adapter import DuckDBWarehouse, connect
-from stores.warehouse.port import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, SCHEMA, Warehouse, schema
+from stores.warehouse.port import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, SCHEMA, Warehouse, schema, storable
 
 __all__ = [
     "DEAD_LETTER_COLUMNS",
@@ -32,6 +32,7 @@ __all__ = [
     "name",
     "open_warehouse",
     "schema",
+    "storable",
     "table_exists",
 ]
 

@@ -200,6 +200,21 @@ DEAD_LETTER_COLUMNS = {
 }
 
 
+def storable(value: Any) -> Any:
+    """A JSON value with U+0000 in its strings (keys too) replaced by U+FFFD, as every engine stores it.
+
+    PostgreSQL's text cannot hold U+0000 (a COPY with one fails, and the run with it), and its `->>` refuses the
+    escape in json; so no engine stores it, and every engine stores the same. The raw line keeps the bytes as sent.
+    """
+    if type(value) is str:
+        return value.replace("\x00", "\ufffd")
+    if type(value) is dict:
+        return {storable(key): storable(item) for key, item in value.items()}
+    if type(value) is list:
+        return [storable(item) for item in value]
+    return value
+
+
 def schema(column_options: dict[str, str]) -> list[str]:
     """SCHEMA with an adapter's column options (`zstd` for long texts, `plain` for random ids, or nothing), then the
     finance tables."""

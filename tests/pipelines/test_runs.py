@@ -217,3 +217,51 @@ def test_text_that_bulk_formats_treat_specially_is_stored_as_sent(where: LocalRu
     assert (bare_row[4], bare_row[5]) == (None, None)  # no user_id key, no context key
     assert plain_row[1:5] == ("null", plain["session_id"], plain["app_version"], plain["user_id"])
     assert (json.loads(str(plain_row[5])), json.loads(str(plain_row[6]))) == (plain["context"], plain["properties"])
+
+
+def test_u0000_is_stored_as_u_fffd_and_nul_bytes_dead_letter_in_base64(where: LocalRunStores) -> None:
+    """PostgreSQL's text cannot hold U+0000. A valid event whose strings hold it (the escape `\\u0000`, in a value or
+    a key) is accepted on every engine: its raw bytes as sent, its columns with U+FFFD where the NUL was. A line of
+    NUL bytes (a file padded with zeros by a crash) is a dead letter whose raw is kept losslessly in base64; a dead
+    letter's own fields (its event_id, the errors' messages) carry U+FFFD too. Nothing stops the source."""
+    nul, fffd = "\x00", "\ufffd"
+    event = client_event(
+        anonymous_id=f"a{nul}b",
+        session_id=nul,
+        app_version=f"2.3.0-{nul}",
+        context={"k": f"v{nul}", f"key{nul}": 1},
+        properties={"source": "feed", "extra": [nul]},
+    )
+    bad_id = client_event(event_id=f"{nul}not-a-uuid")
+    sent = [line(event), line(bad_id), nul.encode() * 16, line(client_event()) + nul.encode()]
+    assert b"\\u0000" in sent[0]
+    (where.landing_dir / "nul.ndjson").write_bytes(b"".join(raw + b"\n" for raw in sent))
+
+    audit = ingest_landing_files(where, "run-1")
+    assert (audit.received, audit.accepted, audit.dead_lettered) == (4, 1, 3)
+    [(raw, anonymous_id, session_id, app_version, context, properties)] = rows(
+        where,
+        "select raw, anonymous_id, session_id, app_version, context::varchar, properties::varchar from raw.events",
+    )
+    assert raw.encode() == sent[0]
+    assert (anonymous_id, session_id, app_version) == (f"a{fffd}b", fffd, f"2.3.0-{fffd}")
+    assert json.loads(str(context)) == {"k": f"v{fffd}", f"key{fffd}": 1}
+    assert json.loads(str(properties)) == {"source": "feed", "extra": [fffd]}
+
+    dead = rows(
+        where,
+        "select source_ref, reason_code, raw, raw_encoding, event_id, errors::varchar from marts.dead_letter_events "
+        "order by source_ref",
+    )
+    assert [(ref, reason) for ref, reason, *_ in dead] == [
+        ("nul.ndjson:2", "schema_violation"),
+        ("nul.ndjson:3", "malformed_json"),
+        ("nul.ndjson:4", "malformed_json"),
+    ]
+    assert [original_bytes(str(raw), str(encoding)) for _, _, raw, encoding, _, _ in dead] == sent[1:]
+    assert [encoding for _, _, _, encoding, _, _ in dead] == ["utf8", "base64", "base64"]
+    assert dead[0][4] == f"{fffd}not-a-uuid"
+    assert nul not in json.dumps(json.loads(str(dead[0][5])), ensure_ascii=False)
+    [partition] = where.dead_letter_dir.glob("date=*/run-1.ndjson")
+    records = sorted((json.loads(text) for text in partition.read_text().splitlines()), key=lambda r: r["source_ref"])
+    assert [original_bytes(record["raw"], record["raw_encoding"]) for record in records] == sent[1:]
