@@ -167,13 +167,6 @@ def csv_text(text: str) -> str:
 _NUL_ESCAPE = b"\\u0000"
 
 
-def _holds_nul_escape(lines: list[bytes]) -> bool:
-    """Whether a line may hold U+0000, escaped: looked for in the whole chunk at once, since a search of each line
-    costs 0.6 µs (bench/README.md), and then only in the lines of a chunk that holds it."""
-    text = b"\n".join(lines)
-    return b"\\" in text and _NUL_ESCAPE in text
-
-
 def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[str, ...] = ()) -> ChunkVerdicts:
     """Every line's verdict: dead letters come back, candidates go to a spool file in `spool_dir`: JSON lines, or
     with `csv_columns` (the event's own columns) CSV rows of those columns followed by LANDING_COLUMNS.
@@ -200,7 +193,17 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
     json_positions = [position for position, name in enumerate(csv_columns) if EVENT_COLUMNS[name] == "json"]
     plain_text = bool(csv_columns) and not _CONTROL.search("".join((source, run_id, path, *(refs or ()))))
     raws = chunk.raws if isinstance(chunk.raws, list) else chunk.raws.read()
-    nul_escaped = _holds_nul_escape(raws)
+    # Bytes are looked for in the whole chunk at once, then only in the lines of a chunk that holds them: a search
+    # costs about 0.6 µs a line whatever it finds (bench/README.md).
+    text = b"\n".join(raws)
+    nul_escaped = b"\\" in text and _NUL_ESCAPE in text  # U+0000, escaped, may be in a line
+    plain_chunk = (  # no line holds a backslash, a tab, a CR or a line break: see `plain_text` below
+        plain_text
+        and b"\\" not in text
+        and b"\t" not in text
+        and b"\r" not in text
+        and text.count(b"\n") == len(raws) - 1
+    )
     for index, line in enumerate(raws):
         raw = line[:-1] if strip_cr and line.endswith(b"\r") else line
         received_at = shared_received or chunk.received_at[index]  # type: ignore[index]
@@ -236,7 +239,9 @@ def judge_chunk(chunk: Chunk, run_id: str, spool_dir: str, csv_columns: tuple[st
             document["properties"] = stored_properties(document, integer_names)
         received_text = shared_text or received_at.isoformat()
         raw_text, digest = raw.decode(), hashlib.sha256(raw).hexdigest()
-        if plain_text and b"\\" not in raw and b"\t" not in raw and b"\n" not in raw and b"\r" not in raw:
+        if plain_chunk or (
+            plain_text and b"\\" not in raw and b"\t" not in raw and b"\n" not in raw and b"\r" not in raw
+        ):
             # No escape and no whitespace but spaces in the line (JSON allows no other control character there),
             # so no control character in any value: msgspec's JSON array of the row is the row in the bulk CSV
             # dialect, its `\"` and `\\` escapes included (the objects as JSON text fields).

@@ -219,6 +219,34 @@ def test_text_that_bulk_formats_treat_specially_is_stored_as_sent(where: LocalRu
     assert (json.loads(str(plain_row[5])), json.loads(str(plain_row[6]))) == (plain["context"], plain["properties"])
 
 
+async def test_whitespace_a_bulk_format_escapes_is_stored_as_sent_in_inputs_without_backslashes(
+    where: LocalRunStores, sql: asyncpg.Connection
+) -> None:
+    """A tab or a CR between a line's tokens, a line break inside a landing row, and no backslash anywhere: the raw
+    bytes are stored as sent. (The judge writes the rows of a chunk with none of these in one call each, where
+    PostgreSQL's CSV would read msgspec's `\\t` as two characters; these inputs must not take that way.)"""
+    events = [client_event() for _ in range(3)]
+    sent = [line(events[0]).replace(b",", b",\t", 1), line(events[1]).replace(b",", b",\r", 1), line(events[2])]
+    pretty = json.dumps(client_event(), indent=1)  # line breaks between the tokens
+    assert not any(b"\\" in raw for raw in [*sent, pretty.encode()])
+    for name, raws in (("tab.ndjson", [sent[0], sent[2]]), ("cr.ndjson", [sent[1]])):  # a chunk for each
+        (where.landing_dir / name).write_bytes(b"".join(raw + b"\n" for raw in raws))
+    await sql.execute("truncate event_landing")  # the test database's; no API test around to empty it
+    await sql.execute("insert into event_landing (source, raw) values ('client', $1)", pretty)
+    try:
+        assert ingest_landing_files(where, "run-1").accepted == 3
+        assert ingest_landing_table(where, "run-2").accepted == 1
+    finally:
+        await sql.execute("truncate event_landing")
+    stored = rows(where, "select source, raw, session_id from raw.events order by source, source_ref")
+    in_files = [sent[1], sent[0], sent[2]]  # cr.ndjson:1, tab.ndjson:1, tab.ndjson:2
+    assert [(source, raw) for source, raw, _ in stored] == [
+        ("event_landing", pretty),
+        *(("landing_files", raw.decode()) for raw in in_files),
+    ]
+    assert [session_id for _, _, session_id in stored[1:]] == [json.loads(raw)["session_id"] for raw in in_files]
+
+
 def test_u0000_is_stored_as_u_fffd_and_nul_bytes_dead_letter_in_base64(where: LocalRunStores) -> None:
     """PostgreSQL's text cannot hold U+0000. A valid event whose strings hold it (the escape `\\u0000`, in a value or
     a key) is accepted on every engine: its raw bytes as sent, its columns with U+FFFD where the NUL was. A line of
