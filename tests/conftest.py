@@ -42,6 +42,12 @@ JWT_SECRET = "test-secret-" + "x" * 60
 WEBHOOK_SECRET = "whsec_test_patronage"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Spark's settings for tiny data (tests/spark/spark-defaults.conf), read by every JVM the suite starts, the dbt
+    # subprocesses' too; a developer's own SPARK_CONF_DIR wins.
+    os.environ.setdefault("SPARK_CONF_DIR", str(ROOT / "tests" / "spark"))
+
+
 def _server_url() -> str:
     """An admin URL (database `postgres`) for the server the suite runs against."""
     if os.environ.get("DATABASE_URL"):
