@@ -38,6 +38,7 @@ WEBHOOK = "/v1/payments/webhooks/stripe"
 BROKEN_EVENTS: list[Any] = [{"event_name": "project_view"}, "not an event"]  # a buggy build's: no ids, no object
 WATCH_SECONDS = 45
 CROWD_CONNECTIONS = 4
+SUPPORTERS_AT_ONCE = 8  # a day's supporters use the app at the same time
 
 
 def guardrail_min_viewers() -> int:
@@ -63,6 +64,18 @@ class TrafficSummary:
     projects: list[str] = field(default_factory=list)
     broken_events: int = 0  # a buggy build's events among `events_landed`: the pipeline dead-letters them
     crowds: list[str] = field(default_factory=list)  # what the guardrail has to react to, one line each
+
+
+@dataclass
+class Supporter:
+    """What one supporter's day left: the support's final status (if they paid), the dispute opened on it, the
+    report they filed, the events their app sent."""
+
+    status: str | None = None
+    dispute: str | None = None
+    report: dict[str, Any] | None = None
+    broken_events: int = 0
+    events_landed: int = 0
 
 
 @dataclass
@@ -179,46 +192,62 @@ class Traffic:
 
         supporters = max(users - len(creators), 1)
         self.summary.supporters = supporters
-        disputed = False
         # The trailer's project goes viral without converting (the guardrail caps it: guardrail_crowds); the next
         # one's crowd comes `recovery_day` days ago, before any of its payments, which later lift its cap.
         viral, recovering = projects[0], projects[1] if len(projects) >= 3 and days >= 4 else None
         recovery_day = min(days - 1, 5)
+        # One payment is disputed: the first supporter who pays by a card that succeeds, of those whose n % 5 is 3.
+        disputed = next((n for n in range(supporters) if n % 5 == 3 and n % 3 != 2 and n % 7 != 4), None)
+
+        def supporter(n: int) -> Supporter:
+            """Supporter n's day, `n % days` days ago: browse and view (the app's offline queue replays that session's
+            events); who pays comes back later that day and pays on the provider's clock of that day."""
+            pays, outcome = n % 3 != 2, Supporter()
+            app = self.user(Role.supporter, days_ago=n % days)
+            app.register_contact(f"supporter{n}@example.org")
+            items = app.browse()
+            wanted = [p for p in projects if p != viral and (p != recovering or app.days_ago < recovery_day)]
+            choices = [item for item in items if item["project_id"] in wanted] or items
+            project = choices[n % len(choices)]
+            app.view(project)
+            if pays:
+                app.new_session(days_ago=app.days_ago)
+                app.track("app_open", {"launch": "cold"})
+                app.view(project, source="notification" if n % 2 else "search")
+                card = "pm_card_chargeCustomerFail" if n % 7 == 4 else "pm_card_visa"
+                support = app.back(project, self.payments, card)
+                if support["status"] == "succeeded" and n % 5 == 1:
+                    app.cancel(support["support_id"])
+                    self.refund(support)
+                    support = app.poll(support["support_id"])
+                elif support["status"] == "succeeded" and n == disputed:
+                    support = self.dispute(app, support)
+                    outcome.dispute = str(support.get("dispute_id"))
+                outcome.status = support["status"]
+            if n % 4 == 0:
+                outcome.report = app.report(project["project_id"], "fraud" if n % 8 == 0 else "spam")
+            broken = BROKEN_EVENTS if n == 0 else None
+            outcome.broken_events = len(broken or [])
+            outcome.events_landed = app.flush_events(broken)
+            return outcome
+
         try:
-            for n in range(supporters):
-                pays = n % 3 != 2
-                # Everyone browses on one of the last `days` days (the app's offline queue replays that session's
-                # events); who pays comes back later that day and pays on the provider's clock of that day.
-                app = self.user(Role.supporter, days_ago=n % days)
-                app.register_contact(f"supporter{n}@example.org")
-                items = app.browse()
-                wanted = [p for p in projects if p != viral and (p != recovering or app.days_ago < recovery_day)]
-                choices = [item for item in items if item["project_id"] in wanted] or items
-                project = choices[n % len(choices)]
-                app.view(project)
-                if pays:
-                    self.provider_day(app.days_ago)
-                    app.new_session(days_ago=app.days_ago)
-                    app.track("app_open", {"launch": "cold"})
-                    app.view(project, source="notification" if n % 2 else "search")
-                    card = "pm_card_chargeCustomerFail" if n % 7 == 4 else "pm_card_visa"
-                    support = app.back(project, self.payments, card)
-                    if support["status"] == "succeeded" and n % 5 == 1:
-                        app.cancel(support["support_id"])
-                        self.refund(support)
-                        support = app.poll(support["support_id"])
-                    elif support["status"] == "succeeded" and not disputed and n % 5 == 3:
-                        support = self.dispute(app, support)
-                        self.summary.disputes.append(str(support.get("dispute_id")))
-                        disputed = True
-                    self.summary.supports[support["status"]] += 1
-                if n % 4 == 0:
-                    report = app.report(project["project_id"], "fraud" if n % 8 == 0 else "spam")
-                    self.summary.reports += 1
-                    self.summary.reviews_triggered += bool(report["review_triggered"])
-                broken = BROKEN_EVENTS if n == 0 else None
-                self.summary.broken_events += len(broken or [])
-                self.summary.events_landed += app.flush_events(broken)
+            # A day's supporters at once, as phones are: their payments wait for the provider's webhook together.
+            # Days one after the other: the provider's test clock is one for all.
+            for day in range(min(days, supporters)):
+                self.provider_day(day)
+                with ThreadPoolExecutor(max_workers=SUPPORTERS_AT_ONCE) as phones:
+                    outcomes = list(phones.map(supporter, range(day, supporters, days)))
+                for outcome in outcomes:
+                    if outcome.status is not None:
+                        self.summary.supports[outcome.status] += 1
+                    if outcome.dispute is not None:
+                        self.summary.disputes.append(outcome.dispute)
+                    if outcome.report is not None:
+                        self.summary.reports += 1
+                        self.summary.reviews_triggered += bool(outcome.report["review_triggered"])
+                    self.summary.broken_events += outcome.broken_events
+                    self.summary.events_landed += outcome.events_landed
         finally:  # the provider's clock back to now, whatever happened
             self.provider_day(0)
         self.guardrail_crowds(viral, days, (recovering, recovery_day) if recovering else None)
