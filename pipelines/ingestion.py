@@ -249,11 +249,11 @@ def ingest(
     chunks: Iterable[Chunk],
     started_at: datetime,
     position: int | None = None,
-    files: list[tuple[str, str, int]] | None = None,
+    files: list[tuple[str, str, int, datetime]] | None = None,
     workers: int | None = None,
 ) -> Audit:
     """Judge, settle and commit one run of one source atomically; raises ConservationError (writing nothing) if an
-    input went missing. `files`: (sha256, path, bytes) of the landing files the run covers."""
+    input went missing. `files`: (sha256, path, bytes, modified) of the landing files the run covers."""
     staged: list[str] = []
 
     def committed(earlier_run: str) -> bool:
@@ -308,8 +308,11 @@ def ingest(
                 )
                 if position is not None:
                     warehouse.upsert("raw.watermarks", ("source", "position"), ("source",), [(source, position)])
-                for digest, path, size in files or []:
-                    warehouse.run("insert into raw.ingested_files values (?, ?, ?, ?)", [digest, path, size, run_id])
+                for digest, path, size, modified in files or []:
+                    warehouse.run(
+                        "insert into raw.ingested_files (sha256, path, bytes, run_id, modified) values (?, ?, ?, ?, ?)",
+                        [digest, path, size, run_id, modified],
+                    )
                 staged = dead.stage(dead_letter_dir, source)  # where readers do not look, until the commit
         except BaseException:
             store.discard(dead_letter_dir, staged)

@@ -45,20 +45,32 @@ def ingest_landing_table(
 def ingest_landing_files(where: RunStores, run_id: str, workers: int | None = None) -> Audit:
     started = datetime.now(UTC)
     with open_warehouse(where.warehouse) as warehouse:
-        done = {digest for (digest,) in warehouse.rows("select sha256 from raw.ingested_files")}
-        fresh = []
-        for landing_file in sources.find_landing_files(where.landing_dir):
+        ingested = warehouse.rows("select sha256, path, bytes, modified from raw.ingested_files")
+        done = {digest for digest, *_ in ingested}
+        unchanged = {(path, size, modified) for _, path, size, modified in ingested if modified is not None}
+        undated = {(digest, path) for digest, path, _, modified in ingested if modified is None}  # recorded before
+        fresh, dated = [], []
+        for landing_file in sources.find_landing_files(where.landing_dir, unchanged):
             if landing_file.sha256 not in done:  # the same content under any name is ingested once
                 done.add(landing_file.sha256)
                 fresh.append(landing_file)
+            elif (landing_file.sha256, landing_file.relative) in undated:
+                dated.append(landing_file)
         fresh.sort(key=lambda f: (f.received_at, f.relative))
-        return ingest(
+        audit = ingest(
             warehouse,
             where.dead_letter_dir,
             run_id=run_id,
             source=sources.FILES_SOURCE,
             chunks=sources.file_chunks(fresh),
             started_at=started,
-            files=[(f.sha256, f.relative, f.size) for f in fresh],
+            files=[(f.sha256, f.relative, f.size, f.received_at) for f in fresh],
             workers=workers,
         )
+        if dated:  # an older warehouse's files: read once more, then known by their time too
+            with warehouse.transaction():
+                for landing_file in dated:
+                    warehouse.mark(
+                        "raw.ingested_files", "sha256", [landing_file.sha256], {"modified": landing_file.received_at}
+                    )
+        return audit

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, cast
@@ -112,12 +112,19 @@ def _identify(location: Location, relative: str) -> tuple[str, bool]:
         return _digest(stream), not relative.endswith(".gz")
 
 
-def find_landing_files(landing: PathOrUrl) -> list[LandingFile]:
+def find_landing_files(landing: PathOrUrl, unchanged: Collection[tuple[str, int, datetime]] = ()) -> list[LandingFile]:
     """Every *.ndjson / *.ndjson.gz below the landing location, by path; received_at is the file's
-    modification time (an object's LastModified)."""
+    modification time (an object's LastModified).
+
+    Each is read whole to hash its content, except a file `unchanged` names by its path, size and modification
+    time: one an earlier run ingested (raw.ingested_files) and nothing has written since. A run's time then does
+    not grow with the landing directory's history, and an object store is not downloaded again at every run.
+    """
     location = Location(landing)
     found: list[LandingFile] = []
     for stored in location.files(*LANDING_SUFFIXES):
+        if (stored.relative, stored.size, stored.modified) in unchanged:
+            continue
         digest, readable = _identify(location, stored.relative)
         found.append(LandingFile(location, stored.relative, digest, readable, stored.modified, stored.size))
     return found

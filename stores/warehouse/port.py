@@ -77,12 +77,19 @@ SCHEMA = (
     )
     """,
     "create table if not exists raw.watermarks (source varchar primary key, position bigint not null)",
+    # The landing files ingested, by content. A later run reads again only a file whose path, size or modification
+    # time differs from what is recorded here (pipelines/sources.py, find_landing_files); `modified` is null on the
+    # rows of warehouses made before it was recorded.
     """
     create table if not exists raw.ingested_files (
-        sha256 varchar primary key, path varchar not null, bytes bigint not null, run_id varchar not null
+        sha256 varchar primary key, path varchar not null, bytes bigint not null, run_id varchar not null,
+        modified timestamptz
     )
     """,
 )
+# Columns added to the ingestion's tables since they were first made, by table: `added_columns` gives them to an
+# older warehouse.
+INGESTION_ADDED = {"ingested_files": {"modified": "timestamptz"}}
 
 # The finance extracts' tables (pipelines/extracts.py replaces each at every run), by name: their columns and types.
 # Opening a warehouse creates them empty, so dbt builds before the first extract too.
@@ -229,12 +236,13 @@ RAW_COLUMNS = "select table_name, column_name from information_schema.columns wh
 
 
 def added_columns(found: Iterable[tuple[str, str]]) -> list[str]:
-    """The statements that give a finance table made by an older version the columns added since, from `found`
-    (RAW_COLUMNS' rows): none once the warehouse is current, so opening it takes no table lock."""
+    """The statements that give a `raw` table made by an older version the columns added since (the finance
+    tables', INGESTION_ADDED), from `found` (RAW_COLUMNS' rows): none once the warehouse is current, so opening it
+    takes no table lock."""
     present = {(str(table).lower(), str(column).lower()) for table, column in found}
     return [
         f"alter table raw.{name} add column {column} {kind}"
-        for name, columns in FINANCE_TABLES.items()
+        for name, columns in (*FINANCE_TABLES.items(), *INGESTION_ADDED.items())
         for column, kind in columns.items()
         if (name, column) not in present
     ]

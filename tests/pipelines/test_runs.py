@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from dead_letter.store import original_bytes
 from pipelines.runs import ingest_landing_files, ingest_landing_table
+from stores.warehouse import open_warehouse
 from tests.conftest import MakeUser
 from tests.pipelines.conftest import LocalRunStores, query
 from tests.pipelines.events import client_event, line, post_mixed_batch
@@ -64,6 +65,41 @@ def test_files_are_ingested_once_by_content(where: LocalRunStores) -> None:
     (where.landing_dir / "a-copy.ndjson").write_bytes(plain)  # the same content under another name
     assert ingest_landing_files(where, "run-2").received == 0
     assert rows(where, "select count(*) from raw.events") == [(4,)]
+
+
+def test_a_landing_file_is_read_again_only_once_written_since_its_run(where: LocalRunStores) -> None:
+    """An ingested file is known by its path, size and modification time: a later run does not read it at all
+    (its content could change unseen only if its time were set back), and reads it again once it is written."""
+    first, second = line(client_event()), line(client_event())
+    path = where.landing_dir / "a.ndjson"
+    path.write_bytes(first + b"\n" + second)
+    assert ingest_landing_files(where, "run-1").accepted == 2
+    stat = path.stat()
+    path.write_bytes(second + b"\n" + first)  # other bytes of the same size, at the same time: not read
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert ingest_landing_files(where, "run-2").received == 0
+    os.utime(path, (stat.st_mtime + 60, stat.st_mtime + 60))  # written since: read, and new content
+    audit = ingest_landing_files(where, "run-3")
+    assert (audit.received, audit.accepted, audit.duplicates) == (2, 0, 2)
+    assert rows(where, "select path, run_id from raw.ingested_files order by run_id") == [
+        ("a.ndjson", "run-1"),
+        ("a.ndjson", "run-3"),
+    ]
+
+
+def test_files_of_a_warehouse_made_before_modification_times_are_read_once_more(where: LocalRunStores) -> None:
+    path = where.landing_dir / "a.ndjson"
+    path.write_bytes(line(client_event()) + b"\n")
+    ingest_landing_files(where, "run-1")
+    with open_warehouse(where.warehouse) as store:
+        store.run("alter table raw.ingested_files drop column modified")  # as an older version made it
+    assert ingest_landing_files(where, "run-2").received == 0  # the column comes back; the file is read, known
+    ((modified,),) = rows(where, "select modified from raw.ingested_files")
+    assert modified == datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    stat = path.stat()
+    path.write_bytes(b"x" * stat.st_size)  # a dead letter if it were read: it is not, known by its time now
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert ingest_landing_files(where, "run-3").received == 0
 
 
 def test_dead_letters_keep_the_original_bytes_in_files_and_table(where: LocalRunStores) -> None:

@@ -260,7 +260,10 @@ def test_a_transaction_commits_all_or_nothing(lake_url: str, tmp_path: Path) -> 
         def killed_midway() -> None:
             with warehouse.transaction():
                 warehouse.load_rows("raw.watermarks", WATERMARKS, [("landing", 1)])
-                warehouse.run("insert into raw.ingested_files values (?, ?, ?, ?)", ["sha", "a.ndjson", 10, "run-1"])
+                warehouse.run(
+                    "insert into raw.ingested_files (sha256, path, bytes, run_id) values (?, ?, ?, ?)",
+                    ["sha", "a.ndjson", 10, "run-1"],
+                )
                 assert warehouse.scalar("select count(*) from raw.watermarks") == 1  # it reads its own writes
                 raise RuntimeError("killed")
 
@@ -275,7 +278,10 @@ def test_a_transaction_commits_all_or_nothing(lake_url: str, tmp_path: Path) -> 
         with warehouse.transaction():
             warehouse.run("delete from raw.watermarks")
             warehouse.load_rows("raw.watermarks", WATERMARKS, [("landing", 2)])
-            warehouse.run("insert into raw.ingested_files values (?, ?, ?, ?)", ["sha", "a.ndjson", 10, "run-1"])
+            warehouse.run(
+                "insert into raw.ingested_files (sha256, path, bytes, run_id) values (?, ?, ?, ?)",
+                ["sha", "a.ndjson", 10, "run-1"],
+            )
         assert warehouse.rows("select * from raw.watermarks") == [("landing", 2)]
         assert warehouse.rows("select sha256, bytes from raw.ingested_files") == [("sha", 10)]
     assert not killed.exists()
