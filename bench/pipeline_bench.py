@@ -4,10 +4,13 @@ plain DuckDB scan of the same file. The peak RSS of the process tree (this proce
 sampled during each ingestion. dbt builds three times: the first on a new warehouse parses the whole project, every
 later run reuses that parse (pipelines/project.py, dbt_target); the third is the Dagster asset's build, whose data
 tests check the run's data (the unit tests check the code, and run with its tests). End to end counts that one.
+After each bulk load, a few runs of 2,000 new events land one more file each beside it, as scheduled runs do: timed
+against the same run on the empty warehouse, they show whether a run's time grows with the history.
 
     uv run python -m bench.pipeline_bench --events 1000000              # DuckDB and embedded PostgreSQL
     uv run python -m bench.pipeline_bench --events 1000000 10000000     # linearity: each size, then the ratio
     uv run python -m bench.pipeline_bench --engines duckdb --dbt           # DuckDB ingestion only
+    uv run python -m bench.pipeline_bench --history-runs 0                # without the runs after the bulk load
     uv run python -m bench.pipeline_bench --dbt duckdb postgres           # the marts on both (slow on PostgreSQL)
     uv run python -m bench.pipeline_bench --engines duckdb postgres spark --dbt duckdb postgres spark  # issue 20
 
@@ -132,7 +135,23 @@ def scan_seconds(landing_file: Path) -> float:
     return time.perf_counter() - started
 
 
-def run(events: int, engines: list[str], dbt_engines: list[str]) -> dict[str, float]:
+SMALL_RUN = 2_000  # events a scheduled run finds new, for the runs on a long history
+
+
+def small_run_seconds(where: RunStores, seed: int, received_at: float) -> float:
+    """A run of SMALL_RUN new events landed beside everything before them (one more file in the landing directory)."""
+    landing_file = Path(where.landing_dir) / f"small-{seed}.ndjson"
+    write_events(landing_file, SMALL_RUN, 0.01, seed)
+    os.utime(landing_file, (received_at, received_at))
+    started = time.perf_counter()
+    audit = ingest_landing_files(where, f"small-{seed}")
+    seconds = time.perf_counter() - started
+    if audit.received != SMALL_RUN:
+        raise SystemExit(f"a run after the bulk load received {audit.received:,} events, not {SMALL_RUN:,}")
+    return seconds
+
+
+def run(events: int, engines: list[str], dbt_engines: list[str], history_runs: int = 0) -> dict[str, float]:
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -162,6 +181,11 @@ def run(events: int, engines: list[str], dbt_engines: list[str]) -> dict[str, fl
             elif engine == "spark":
                 target = f"spark://local?lake={root / 'lake'}&cores=2"
             where = RunStores(target, root / f"dead_letter-{engine}", root / "landing", oltp_dsn="unused")
+            if history_runs:  # the reference for the runs after the bulk load: one on the empty warehouse
+                (root / f"first-{engine}").mkdir()
+                first = small_run_seconds(
+                    RunStores(target, where.dead_letter_dir, root / f"first-{engine}", "unused"), 1000, RECEIVED_AT
+                )
             server_before = server_cpu_seconds() if engine == "postgres" else 0.0
             backends = len(postmaster().children()) if engine == "postgres" else 0
             seconds, peak, cpu = timed_with_peak_rss(where)
@@ -171,6 +195,16 @@ def run(events: int, engines: list[str], dbt_engines: list[str]) -> dict[str, fl
                 print(
                     f"  (PostgreSQL server CPU during the ingestion: {server_cpu_seconds(backends) - server_before:.1f} s)"
                 )
+            if history_runs:  # scheduled runs on this history: their time should not grow with it
+                later = [small_run_seconds(where, 1001 + n, RECEIVED_AT + 60 * (n + 1)) for n in range(history_runs)]
+                print(
+                    f"  ({engine}: a run of {SMALL_RUN:,} new events on the empty warehouse {first:.2f} s; "
+                    f"after these {events:,}: {', '.join(f'{s:.2f}' for s in later)} s, "
+                    f"median {sorted(later)[len(later) // 2] / first:.1f}x)",
+                    flush=True,
+                )
+                for landing_file in (root / "landing").glob("small-*"):
+                    landing_file.unlink()  # the next engine's bulk load is the big file alone
             if engine not in dbt_engines:
                 continue
             builds = []
@@ -198,8 +232,14 @@ def main() -> None:
     parser.add_argument(
         "--dbt", nargs="*", choices=ENGINES, default=["duckdb"], help="engines to build the marts on after"
     )
+    parser.add_argument(
+        "--history-runs",
+        type=int,
+        default=3,
+        help=f"runs of {SMALL_RUN:,} new events after each bulk load, against one on the empty warehouse",
+    )
     args = parser.parse_args()
-    results = {events: run(events, args.engines, args.dbt) for events in args.events}
+    results = {events: run(events, args.engines, args.dbt, args.history_runs) for events in args.events}
     if len(results) > 1:
         smallest, largest = min(results), max(results)
         print(f"\ngrowth from {smallest:,} to {largest:,} events ({largest / smallest:.0f}x the events):")
