@@ -271,6 +271,7 @@ def ingest(
             with warehouse.transaction():
                 dead = DeadLetterFiles(run_id, Path(spool))
                 received = stage(warehouse, chunks, run_id, Path(spool), dead.add, workers or os.cpu_count() or 1)
+                warehouse.bulk_loaded("raw.events", received - dead.count)
                 duplicates = settle(warehouse, run_id, [source], dead.add)
                 insert_rows(warehouse, dead.spools)
                 accepted = int(

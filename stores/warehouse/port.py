@@ -284,6 +284,10 @@ class Warehouse(ABC):
         that reads CSV faster says so and loads it itself."""
         self.load_json_lines(table, columns, paths)
 
+    def bulk_loaded(self, table: str, rows: int) -> None:  # noqa: B027 (optional: most engines need nothing)
+        """`rows` were bulk-loaded into `table` in this transaction, which is about to look rows up in it: an engine
+        whose planner goes by statistics renews them if they no longer describe the table. Nothing by default."""
+
     @abstractmethod
     def load_json_lines(
         self, table: str, columns: dict[str, str], paths: Sequence[Path], *, on_conflict_do_nothing: bool = False

@@ -28,6 +28,9 @@ INDEXES = {
     "events_run_id": "create index events_run_id on raw.events (run_id)",
     "events_event_id": "create index events_event_id on raw.events using hash (event_id)",
 }
+# The columns runs look raw.events up by: without their statistics (a table autovacuum has not analyzed yet, up to a
+# minute after a bulk load) the planner takes every event_id for a common value and reads the whole history.
+LOOKED_UP = {"raw.events": ("event_id", "run_id", "source")}
 # A spool line is one CSV field: JSON text has neither of these characters unescaped.
 _WHOLE_LINE = "format csv, delimiter e'\\x01', quote e'\\x02'"
 
@@ -66,6 +69,17 @@ class PostgresWarehouse(Warehouse):
             for path in paths:
                 with path.open("rb") as spool:
                     cursor.copy_expert(f"copy {table} ({', '.join(columns)}) from stdin with ({BULK_CSV})", spool)
+
+    def bulk_loaded(self, table: str, rows: int) -> None:
+        """Autovacuum's rule for analyzing a table (changes over a tenth of its rows), applied at once."""
+        columns = LOOKED_UP.get(table)
+        if not columns or not rows:
+            return
+        with self.connection.cursor() as cursor:
+            cursor.execute("select reltuples from pg_class where oid = %s::regclass", [table])
+            ((known,),) = cursor.fetchall()
+            if known < 0 or rows > 0.1 * known:  # -1: never analyzed
+                cursor.execute(f"analyze {table} ({', '.join(columns)})")
 
     def load_json_lines(
         self, table: str, columns: dict[str, str], paths: Sequence[Path], *, on_conflict_do_nothing: bool = False
