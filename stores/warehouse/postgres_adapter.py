@@ -20,16 +20,15 @@ import psycopg2.extras
 from stores.warehouse.port import BULK_CSV, RAW_COLUMNS, Warehouse, added_columns, schema
 
 COLUMN_OPTIONS = {"zstd": "", "plain": ""}
-# A run finds its own rows in raw.events by run_id (its settle, its delete of the losers, its count of the
-# accepted) and the earlier rows of its event ids by event_id; without these, each would read the whole history, and
-# a small run's time would grow with it (bench/README.md). The event ids are looked up by equality alone, so a hash
-# index: it costs a bulk load half what a btree does. DuckDB needs none: it reads those columns alone.
-INDEXES = {
-    "events_run_id": "create index events_run_id on raw.events (run_id)",
-    "events_event_id": "create index events_event_id on raw.events using hash (event_id)",
-}
-# The columns runs look raw.events up by: without their statistics (a table autovacuum has not analyzed yet, up to a
-# minute after a bulk load) the planner takes every event_id for a common value and reads the whole history.
+# A run finds its own rows in raw.events by run_id: its settle, its delete of the losers and its count of the
+# accepted would each read the whole history without this (1.4-1.5 s a run on a 1M-event history, 0.5 s with it,
+# for 4 % more time on a 1M bulk load: bench/README.md). DuckDB needs none: it reads the run_id column alone.
+# The earlier rows of a run's event ids are found by one read of the history. A hash index on event_id would make
+# that a lookup (a run of 2,000 events: 0.10 s on a 1M- or 10M-event history, against 0.5 s per million events), but
+# costs bulk loads 18 % at 1M events and 80 % at 10M (bench/README.md): a team whose runs are small and whose history
+# is long can add it (`create index on raw.events using hash (event_id)`), and the planner uses it.
+INDEXES = {"events_run_id": "create index events_run_id on raw.events (run_id)"}
+# The columns runs look raw.events up by, whose statistics a run that grew the table renews (`bulk_loaded`).
 LOOKED_UP = {"raw.events": ("event_id", "run_id", "source")}
 # A spool line is one CSV field: JSON text has neither of these characters unescaped.
 _WHOLE_LINE = "format csv, delimiter e'\\x01', quote e'\\x02'"
@@ -71,11 +70,19 @@ class PostgresWarehouse(Warehouse):
                     cursor.copy_expert(f"copy {table} ({', '.join(columns)}) from stdin with ({BULK_CSV})", spool)
 
     def bulk_loaded(self, table: str, rows: int) -> None:
-        """Autovacuum's rule for analyzing a table (changes over a tenth of its rows), applied at once."""
+        """The run's statements that follow are set operations between its rows and the whole history: no nested
+        loop for them. A run is new, so the statistics take its run_id for a rare value and its rows for one or
+        two, and a nested loop planned for one row repeats its inner side for every row there is (a run of 2,000
+        events after a 1M-event bulk load once took over 5 minutes, against 1 s: bench/README.md). Then
+        autovacuum's rule for analyzing a table (changes over a tenth of its rows), applied at once rather than up
+        to a minute later."""
         columns = LOOKED_UP.get(table)
-        if not columns or not rows:
+        if not columns:
             return
         with self.connection.cursor() as cursor:
+            cursor.execute("set local enable_nestloop = off")  # until the run's transaction ends
+            if not rows:
+                return
             cursor.execute("select reltuples from pg_class where oid = %s::regclass", [table])
             ((known,),) = cursor.fetchall()
             if known < 0 or rows > 0.1 * known:  # -1: never analyzed
