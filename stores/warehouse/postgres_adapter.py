@@ -23,10 +23,9 @@ COLUMN_OPTIONS = {"zstd": "", "plain": ""}
 # A run finds its own rows in raw.events by run_id: its settle, its delete of the losers and its count of the
 # accepted would each read the whole history without this (1.4-1.5 s a run on a 1M-event history, 0.5 s with it,
 # for 4 % more time on a 1M bulk load: bench/README.md). DuckDB needs none: it reads the run_id column alone.
-# The earlier rows of a run's event ids are found by one read of the history. A hash index on event_id would make
-# that a lookup (a run of 2,000 events: 0.10 s on a 1M- or 10M-event history, against 0.5 s per million events), but
-# costs bulk loads 18 % at 1M events and 80 % at 10M (bench/README.md): a team whose runs are small and whose history
-# is long can add it (`create index on raw.events using hash (event_id)`), and the planner uses it.
+# The earlier rows of a run's event ids are found by one read of the history (0.5 s a run per million events). A hash
+# index on event_id would make that a lookup (0.10 s on a 1M- or 10M-event history) but costs bulk loads 18 % at 1M
+# events and 80 % at 10M (bench/README.md), and a nested loop, which `bulk_loaded` rules out, is how it is used.
 INDEXES = {"events_run_id": "create index events_run_id on raw.events (run_id)"}
 # The columns runs look raw.events up by, whose statistics a run that grew the table renews (`bulk_loaded`).
 LOOKED_UP = {"raw.events": ("event_id", "run_id", "source")}
